@@ -1,0 +1,160 @@
+// backend.h: the op interface every compute backend implements (CPU reference, CUDA).
+//
+// Models never see a device: they allocate activations from an arena (arena.h), bind weights
+// through backend->weight, and call the checked wrappers in ops.h, which dispatch to the slots
+// below. Ops only enqueue work and cannot fail one by one: a failure (out of memory, a CUDA
+// error) is recorded as the backend's sticky error, every later op becomes a no-op, and
+// sana_backend_sync() reports the first error. The CPU backend (core/cpu/) is the readable
+// reference; every other backend must agree with it op by op (tests/ops/, tests/cuda/).
+//
+// Shapes are PyTorch's (outermost first, contiguous). "Rows" means all dimensions but the last.
+// Weight arguments (w, b) may be F32, F16 or BF16 on the host (mmapped checkpoint data); each
+// backend reads them in whatever form its `weight` slot produced. Activations are F32.
+#ifndef SANA_BACKEND_H
+#define SANA_BACKEND_H
+
+#include <stdbool.h>
+
+#include "sana.h"
+#include "tensor.h"
+
+typedef struct sana_backend sana_backend;
+
+typedef enum sana_act {
+    SANA_ACT_SILU = 0,  // x * sigmoid(x)
+    SANA_ACT_GELU_TANH, // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    SANA_ACT_RELU,      // max(x, 0)
+    SANA_ACT_COUNT,
+} sana_act;
+
+// Softmax attention parameters. q has n_heads * head_dim channels, k and v have
+// n_kv_heads * head_dim (grouped-query attention: query head h uses kv head h / (n_heads /
+// n_kv_heads)). logits = scale * q.k; then, when softcap > 0, softcap * tanh(logits / softcap);
+// then + key_bias; masked (causal / window) keys get weight exactly 0.
+typedef struct sana_attn_params {
+    int n_heads;
+    int n_kv_heads;
+    int head_dim;
+    float scale;
+    float softcap;  // 0: off
+    bool causal;    // query i sees key j only when j <= i + q_offset
+    int window;     // > 0: and only when j > i + q_offset - window (sliding window)
+    int q_offset;   // position of query 0 among the keys (keys cached from an earlier call)
+} sana_attn_params;
+
+// The op slots. The list (SANA_OPS) lets tests check that every slot has a case.
+#define SANA_OPS(X)                                                                             \
+    X(linear)                                                                                   \
+    X(layer_norm)                                                                               \
+    X(rms_norm)                                                                                 \
+    X(layer_norm_modulate)                                                                      \
+    X(add_gated)                                                                                \
+    X(add)                                                                                      \
+    X(mul)                                                                                      \
+    X(axpby)                                                                                    \
+    X(act)                                                                                      \
+    X(glu)                                                                                      \
+    X(dwconv3x3)                                                                                \
+    X(transpose)                                                                                \
+    X(linear_attention)                                                                         \
+    X(attention)                                                                                \
+    X(timestep_embedding)
+
+typedef struct sana_backend_ops {
+    // y (M, N) = x (M, K) w(N, K)^T + b (N); b may be NULL. x and y are seen as row matrices.
+    void (*linear)(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                   const sana_tensor *b);
+    // y = (x - mean) / sqrt(var + eps) [* w + b] over the last dimension; w, b may be NULL.
+    void (*layer_norm)(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                       const sana_tensor *w, const sana_tensor *b, float eps);
+    // y = x / sqrt(mean(x^2) + eps) [* (w or 1 + w)] over the last dimension; w may be NULL.
+    // add_one: Gemma's (1 + w) weights.
+    void (*rms_norm)(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                     float eps, bool add_one);
+    // x (B, N, D), mod (B, R, D): y = layer_norm(x, eps) * (1 + mod[:, scale_row]) +
+    // mod[:, shift_row] (adaLN modulation, no affine).
+    void (*layer_norm_modulate)(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                                const sana_tensor *mod, int shift_row, int scale_row, float eps);
+    // x (B, N, D) += mod[:, gate_row] (B, 1, D) * y (B, N, D)   (gated residual)
+    void (*add_gated)(sana_backend *be, sana_tensor *x, const sana_tensor *y,
+                      const sana_tensor *mod, int gate_row);
+    // y = a + b and y = a * b; b repeats over a (numel(b) divides numel(a)): b may be a bias
+    // (D) over rows (M, D), or equal-shaped. b may be a weight (any float dtype).
+    void (*add)(sana_backend *be, sana_tensor *y, const sana_tensor *a, const sana_tensor *b);
+    void (*mul)(sana_backend *be, sana_tensor *y, const sana_tensor *a, const sana_tensor *b);
+    // y = alpha * a + beta * b (b may be NULL: y = alpha * a); same shapes.
+    void (*axpby)(sana_backend *be, sana_tensor *y, float alpha, const sana_tensor *a, float beta,
+                  const sana_tensor *b);
+    // y = act(x), elementwise (y may be x).
+    void (*act)(sana_backend *be, sana_tensor *y, const sana_tensor *x, sana_act act);
+    // x (M, 2F) -> y (M, F) = x[:, :F] * act(x[:, F:])   (gated linear unit, torch.chunk order)
+    void (*glu)(sana_backend *be, sana_tensor *y, const sana_tensor *x, sana_act act);
+    // Depthwise 3x3 convolution, stride 1, zero padding 1, channels last: x, y (B, H*W, C),
+    // w (C, 1, 3, 3), b (C) or NULL.
+    void (*dwconv3x3)(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                      const sana_tensor *w, const sana_tensor *b, int H, int W);
+    // x (B, R, C) -> y (B, C, R)
+    void (*transpose)(sana_backend *be, sana_tensor *y, const sana_tensor *x);
+    // SANA's ReLU linear attention, in fp32: q, k, v, o (B, N, heads * d); per head and token
+    // o_n = sum_m v_m (k'_m . q'_n) / (sum_m k'_m . q'_n + eps), q' = relu(q), k' = relu(k).
+    void (*linear_attention)(sana_backend *be, sana_tensor *o, const sana_tensor *q,
+                             const sana_tensor *k, const sana_tensor *v, int heads, float eps);
+    // Softmax attention: q (B, Nq, Hq*dh), k, v (B, Nk, Hkv*dh), key_bias (B, Nk) additive or
+    // NULL, o (B, Nq, Hq*dh).
+    void (*attention)(sana_backend *be, sana_tensor *o, const sana_tensor *q, const sana_tensor *k,
+                      const sana_tensor *v, const sana_tensor *key_bias,
+                      const sana_attn_params *p);
+    // Sinusoidal embedding of t (B) into y (B, dim), diffusers get_timestep_embedding with
+    // flip_sin_to_cos=True, downscale_freq_shift=0, scale=1: [cos(t f_k), sin(t f_k)],
+    // f_k = exp(-ln(max_period) k / (dim/2)).
+    void (*timestep_embedding)(sana_backend *be, sana_tensor *y, const sana_tensor *t,
+                               float max_period);
+} sana_backend_ops;
+
+// How a weight will be used, so a backend can choose its stored form (the CUDA backend keeps
+// GEMM matrices in bf16 and small vectors in fp32; the CPU backend keeps the mmapped data).
+typedef enum sana_weight_use {
+    SANA_WEIGHT_MATRIX = 0, // the w of linear
+    SANA_WEIGHT_VECTOR,     // biases, norm weights, modulation tables, depthwise kernels
+} sana_weight_use;
+
+typedef struct sana_backend_i {
+    const char *name; // "cpu", "cuda"
+    void (*free)(sana_backend *be);
+    // Device memory for activations: NULL (and a sticky error) when exhausted.
+    void *(*alloc)(sana_backend *be, size_t bytes);
+    void (*dealloc)(sana_backend *be, void *ptr);
+    // Copies between host memory and a tensor (same dtype; nbytes of the tensor).
+    void (*upload)(sana_backend *be, sana_tensor *dst, const void *host);
+    void (*download)(sana_backend *be, void *host, const sana_tensor *src);
+    // dst = src (same shape and dtype).
+    void (*copy)(sana_backend *be, sana_tensor *dst, const sana_tensor *src);
+    // A backend-resident form of a host weight (owned by the backend until it is freed).
+    sana_status (*weight)(sana_backend *be, const sana_tensor *host, sana_weight_use use,
+                          sana_tensor *out, sana_error *err);
+    // Waits for enqueued work; a failure found now becomes the sticky error.
+    void (*sync)(sana_backend *be);
+    sana_backend_ops ops;
+} sana_backend_i;
+
+struct sana_backend {
+    const sana_backend_i *i;
+    sana_error error; // sticky: the first failure of any op or allocation
+    void *ctx;        // the backend's own state
+};
+
+// The CPU backend. threads <= 0: OpenMP's default.
+sana_status sana_backend_cpu_new(int threads, sana_backend **out, sana_error *err);
+
+void sana_backend_free(sana_backend *be);
+
+// Waits for all work and returns the first error since creation (or since the last clear).
+sana_status sana_backend_sync(sana_backend *be, sana_error *err);
+
+// Records a sticky error (backends and the arena call this).
+void sana_backend_fail(sana_backend *be, sana_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline bool sana_backend_failed(const sana_backend *be) { return be->error.status != SANA_OK; }
+
+#endif // SANA_BACKEND_H

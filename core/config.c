@@ -1,0 +1,284 @@
+// config.c: checked config.json reading and the per-class parsers (see config.h).
+#include "config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yyjson.h>
+
+#include "util.h"
+
+sana_status sana_json_open(const char *path, sana_json *j, sana_error *err) {
+    memset(j, 0, sizeof *j);
+    j->path = path;
+    j->err = err;
+    char *text;
+    size_t len;
+    sana_status s = sana_read_file(path, &text, &len, err);
+    if (s) return j->status = s;
+    yyjson_read_err jerr;
+    yyjson_doc *doc = yyjson_read_opts(text, len, YYJSON_READ_NOFLAG, NULL, &jerr);
+    free(text);
+    if (!doc)
+        return j->status = sana_errorf(err, SANA_STATUS_BAD_FILE, "%s: not valid JSON: %s at byte %zu",
+                                       path, jerr.msg, jerr.pos);
+    j->doc = doc;
+    j->root = yyjson_doc_get_root(doc);
+    if (!yyjson_is_obj((yyjson_val *)j->root))
+        return j->status = sana_errorf(err, SANA_STATUS_BAD_FILE, "%s: not a JSON object", path);
+    return SANA_OK;
+}
+
+sana_status sana_json_close(sana_json *j) {
+    yyjson_doc_free(j->doc);
+    j->doc = j->root = NULL;
+    return j->status;
+}
+
+void sana_json_fail(sana_json *j, sana_status status, const char *fmt, ...) {
+    if (j->status) return;
+    char msg[SANA_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    j->status = sana_errorf(j->err, status, "%s: %s", j->path, msg);
+}
+
+static yyjson_val *get(sana_json *j, const char *key) {
+    return j->root ? yyjson_obj_get((yyjson_val *)j->root, key) : NULL;
+}
+
+bool sana_json_has(sana_json *j, const char *key) { return get(j, key) != NULL; }
+
+bool sana_json_is_null(sana_json *j, const char *key) {
+    yyjson_val *v = get(j, key);
+    return !v || yyjson_is_null(v);
+}
+
+// Returns the value of key, or NULL after recording "missing" (required) or when absent/null.
+static yyjson_val *field(sana_json *j, const char *key, bool required) {
+    if (j->status) return NULL;
+    yyjson_val *v = get(j, key);
+    if ((!v || yyjson_is_null(v)) && required) {
+        sana_json_fail(j, SANA_STATUS_BAD_MODEL, "missing required field \"%s\"", key);
+        return NULL;
+    }
+    return v && !yyjson_is_null(v) ? v : NULL;
+}
+
+// A short rendering of a JSON value for messages.
+static const char *show(yyjson_val *v, char *buf, size_t size) {
+    size_t len;
+    char *s = yyjson_val_write(v, YYJSON_WRITE_NOFLAG, &len);
+    snprintf(buf, size, "%.60s%s", s ? s : "?", s && len > 60 ? "..." : "");
+    free(s);
+    return buf;
+}
+
+int64_t sana_json_int(sana_json *j, const char *key, int64_t min, int64_t max, bool required,
+                      int64_t def) {
+    yyjson_val *v = field(j, key, required);
+    if (!v) return def;
+    char buf[80];
+    // 2.0 is accepted as 2 (Python writes floats for some integer fields); 2.5 is not.
+    double d = yyjson_is_int(v) ? (double)yyjson_get_sint(v) : yyjson_is_real(v) ? yyjson_get_real(v) : NAN;
+    if (yyjson_is_uint(v) && yyjson_get_uint(v) > (uint64_t)INT64_MAX) d = INFINITY;
+    if (isnan(d) || d != floor(d)) {
+        sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"%s\" is %s; expected an integer", key,
+                       show(v, buf, sizeof buf));
+        return def;
+    }
+    if (d < (double)min || d > (double)max) {
+        sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"%s\" is %s; expected %lld to %lld", key,
+                       show(v, buf, sizeof buf), (long long)min, (long long)max);
+        return def;
+    }
+    return yyjson_is_int(v) ? yyjson_get_sint(v) : (int64_t)d;
+}
+
+double sana_json_num(sana_json *j, const char *key, double min, double max, bool required,
+                     double def) {
+    yyjson_val *v = field(j, key, required);
+    if (!v) return def;
+    char buf[80];
+    if (!yyjson_is_num(v)) {
+        sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"%s\" is %s; expected a number", key,
+                       show(v, buf, sizeof buf));
+        return def;
+    }
+    double d = yyjson_get_num(v);
+    if (!(d >= min && d <= max)) {
+        sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"%s\" is %s; expected %g to %g", key,
+                       show(v, buf, sizeof buf), min, max);
+        return def;
+    }
+    return d;
+}
+
+bool sana_json_bool(sana_json *j, const char *key, bool required, bool def) {
+    yyjson_val *v = field(j, key, required);
+    if (!v) return def;
+    if (!yyjson_is_bool(v)) {
+        char buf[80];
+        sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"%s\" is %s; expected true or false", key,
+                       show(v, buf, sizeof buf));
+        return def;
+    }
+    return yyjson_get_bool(v);
+}
+
+const char *sana_json_str(sana_json *j, const char *key, bool required, const char *def) {
+    yyjson_val *v = field(j, key, required);
+    if (!v) return def;
+    if (!yyjson_is_str(v)) {
+        char buf[80];
+        sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"%s\" is %s; expected a string", key,
+                       show(v, buf, sizeof buf));
+        return def;
+    }
+    return yyjson_get_str(v);
+}
+
+int sana_json_int_array(sana_json *j, const char *key, int64_t *out, int max_len, int64_t min,
+                        int64_t max, bool required) {
+    yyjson_val *v = field(j, key, required);
+    if (!v) return 0;
+    char buf[80];
+    if (!yyjson_is_arr(v) || yyjson_arr_size(v) > (size_t)max_len) {
+        sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"%s\" is %s; expected an array of at most %d integers",
+                       key, show(v, buf, sizeof buf), max_len);
+        return 0;
+    }
+    size_t i, n;
+    yyjson_val *e;
+    yyjson_arr_foreach(v, i, n, e) {
+        if (!yyjson_is_int(e) || yyjson_get_sint(e) < min || yyjson_get_sint(e) > max) {
+            sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"%s\"[%zu] is %s; expected an integer %lld to %lld",
+                           key, i, show(e, buf, sizeof buf), (long long)min, (long long)max);
+            return 0;
+        }
+        out[i] = yyjson_get_sint(e);
+    }
+    return (int)yyjson_arr_size(v);
+}
+
+int sana_json_str_array(sana_json *j, const char *key, const char **out, int max_len,
+                        bool required) {
+    yyjson_val *v = field(j, key, required);
+    if (!v) return 0;
+    char buf[80];
+    if (!yyjson_is_arr(v) || yyjson_arr_size(v) > (size_t)max_len) {
+        sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"%s\" is %s; expected an array of at most %d strings",
+                       key, show(v, buf, sizeof buf), max_len);
+        return 0;
+    }
+    size_t i, n;
+    yyjson_val *e;
+    yyjson_arr_foreach(v, i, n, e) {
+        if (!yyjson_is_str(e)) {
+            sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"%s\"[%zu] is %s; expected a string", key, i,
+                           show(e, buf, sizeof buf));
+            return 0;
+        }
+        out[i] = yyjson_get_str(e);
+    }
+    return (int)yyjson_arr_size(v);
+}
+
+void sana_json_expect_class(sana_json *j, const char *expected) {
+    const char *cls = sana_json_str(j, "_class_name", false, NULL);
+    if (cls && strcmp(cls, expected) != 0)
+        sana_json_fail(j, SANA_STATUS_BAD_MODEL, "field \"_class_name\" is \"%.60s\"; expected \"%s\"", cls,
+                       expected);
+}
+
+// ------------------------------------------------------------------------------------------------
+// SanaTransformer2DModel
+
+sana_status sana_dit_config_load(const char *path, sana_dit_config *c, sana_error *err) {
+    memset(c, 0, sizeof *c);
+    sana_json j;
+    if (sana_json_open(path, &j, err)) return sana_json_close(&j);
+    sana_json_expect_class(&j, "SanaTransformer2DModel");
+    // Architecture: required (every published config has them).
+    c->in_channels = (int)sana_json_int(&j, "in_channels", 1, 1024, true, 0);
+    c->num_attention_heads = (int)sana_json_int(&j, "num_attention_heads", 1, 1024, true, 0);
+    c->attention_head_dim = (int)sana_json_int(&j, "attention_head_dim", 1, 1024, true, 0);
+    c->num_layers = (int)sana_json_int(&j, "num_layers", 1, 256, true, 0);
+    c->num_cross_attention_heads = (int)sana_json_int(&j, "num_cross_attention_heads", 1, 1024, true, 0);
+    c->cross_attention_head_dim = (int)sana_json_int(&j, "cross_attention_head_dim", 1, 1024, true, 0);
+    c->cross_attention_dim = (int)sana_json_int(&j, "cross_attention_dim", 1, 65536, true, 0);
+    c->caption_channels = (int)sana_json_int(&j, "caption_channels", 1, 65536, true, 0);
+    // Optional, with the constructor's defaults.
+    c->out_channels = (int)sana_json_int(&j, "out_channels", 1, 1024, false, c->in_channels);
+    c->mlp_ratio = sana_json_num(&j, "mlp_ratio", 0.01, 64.0, false, 2.5);
+    c->attention_bias = sana_json_bool(&j, "attention_bias", false, false);
+    c->sample_size = (int)sana_json_int(&j, "sample_size", 1, 1024, false, 32);
+    c->patch_size = (int)sana_json_int(&j, "patch_size", 1, 64, false, 1);
+    c->norm_elementwise_affine = sana_json_bool(&j, "norm_elementwise_affine", false, false);
+    c->norm_eps = (float)sana_json_num(&j, "norm_eps", 0.0, 1.0, false, 1e-6);
+    c->guidance_embeds = sana_json_bool(&j, "guidance_embeds", false, false);
+    c->guidance_embeds_scale = (float)sana_json_num(&j, "guidance_embeds_scale", -1e6, 1e6, false, 0.1);
+    c->timestep_scale = (float)sana_json_num(&j, "timestep_scale", -1e6, 1e6, false, 1.0);
+    const char *qk = sana_json_str(&j, "qk_norm", false, NULL);
+    if (qk && strcmp(qk, "rms_norm_across_heads") != 0)
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED,
+                       "field \"qk_norm\" is \"%.40s\"; supported are null and \"rms_norm_across_heads\"", qk);
+    c->qk_norm = qk != NULL;
+    if (!j.status && c->patch_size != 1)
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED, "field \"patch_size\" is %d; only 1 is supported",
+                       c->patch_size);
+    if (!j.status && c->norm_elementwise_affine)
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED,
+                       "field \"norm_elementwise_affine\" is true; only false (as every published "
+                       "SANA model) is supported");
+    if (!j.status && !sana_json_is_null(&j, "interpolation_scale"))
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED,
+                       "field \"interpolation_scale\" is set (2K/4K sincos position embedding); only null "
+                       "(512/1024 models) is supported");
+
+    if (!j.status) {
+        int64_t D = (int64_t)c->num_attention_heads * c->attention_head_dim;
+        int64_t Dc = (int64_t)c->num_cross_attention_heads * c->cross_attention_head_dim;
+        if (D > 65536)
+            sana_json_fail(&j, SANA_STATUS_BAD_MODEL,
+                           "num_attention_heads %d x attention_head_dim %d = %lld exceeds 65536",
+                           c->num_attention_heads, c->attention_head_dim, (long long)D);
+        else if (Dc > 65536)
+            sana_json_fail(&j, SANA_STATUS_BAD_MODEL,
+                           "num_cross_attention_heads %d x cross_attention_head_dim %d = %lld exceeds 65536",
+                           c->num_cross_attention_heads, c->cross_attention_head_dim, (long long)Dc);
+        else if (c->cross_attention_dim != D)
+            sana_json_fail(&j, SANA_STATUS_BAD_MODEL,
+                           "field \"cross_attention_dim\" is %d; expected num_attention_heads x "
+                           "attention_head_dim = %lld (captions are projected to the hidden size)",
+                           c->cross_attention_dim, (long long)D);
+        c->inner_dim = (int)D;
+        c->cross_inner_dim = (int)Dc;
+        c->ffn_dim = (int)(c->mlp_ratio * (double)D); // Python int(mlp_ratio * D): truncation
+        if (!j.status && c->ffn_dim < 1)
+            sana_json_fail(&j, SANA_STATUS_BAD_MODEL, "field \"mlp_ratio\" %g gives an empty feed-forward layer",
+                           c->mlp_ratio);
+    }
+    return sana_json_close(&j);
+}
+
+// ------------------------------------------------------------------------------------------------
+// SCMScheduler
+
+sana_status sana_scm_config_load(const char *path, sana_scm_config *c, sana_error *err) {
+    memset(c, 0, sizeof *c);
+    sana_json j;
+    if (sana_json_open(path, &j, err)) return sana_json_close(&j);
+    sana_json_expect_class(&j, "SCMScheduler");
+    c->num_train_timesteps = (int)sana_json_int(&j, "num_train_timesteps", 1, 1000000, false, 1000);
+    c->sigma_data = (float)sana_json_num(&j, "sigma_data", 1e-6, 1e6, false, 0.5);
+    const char *pred = sana_json_str(&j, "prediction_type", false, "trigflow");
+    if (pred && strcmp(pred, "trigflow") != 0)
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED, "field \"prediction_type\" is \"%.40s\"; only \"trigflow\" is supported",
+                       pred);
+    return sana_json_close(&j);
+}

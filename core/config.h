@@ -1,0 +1,103 @@
+// config.h: diffusers/transformers config.json files -> C structs (yyjson).
+//
+// A small checked reader (sana_json_*) that every config parser uses, and the parsers
+// themselves, one struct per config class. Each field keeps the key's name; each error names the
+// file, the key, the value found and what is accepted. Fields that upstream's constructor gives
+// a default are optional here with the same default; fields that fix the architecture are
+// required.
+//
+// What it is not: it knows nothing of weights or models beyond what the config file says.
+#ifndef SANA_CONFIG_H
+#define SANA_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sana.h"
+
+// ------------------------------------------------------------------------------------------------
+// Checked JSON reading. Errors are sticky: after the first one, reads return their default and
+// sana_json_close() returns that first error.
+
+typedef struct sana_json {
+    const char *path;
+    void *doc;  // yyjson_doc *
+    void *root; // yyjson_val * (an object)
+    sana_error *err;
+    sana_status status;
+} sana_json;
+
+// Reads and parses path; the root must be a JSON object.
+sana_status sana_json_open(const char *path, sana_json *j, sana_error *err);
+// Frees the document; returns the first error any read recorded.
+sana_status sana_json_close(sana_json *j);
+
+bool sana_json_has(sana_json *j, const char *key);     // present (null counts as present)
+bool sana_json_is_null(sana_json *j, const char *key); // absent or null
+
+// An integer in [min, max]. required: an absent key is an error; else it gives def.
+int64_t sana_json_int(sana_json *j, const char *key, int64_t min, int64_t max, bool required,
+                      int64_t def);
+double sana_json_num(sana_json *j, const char *key, double min, double max, bool required,
+                     double def);
+bool sana_json_bool(sana_json *j, const char *key, bool required, bool def);
+// A string (borrowed from the document, valid until close), or def when absent or null.
+const char *sana_json_str(sana_json *j, const char *key, bool required, const char *def);
+// An integer array of at most max_len entries each in [min, max]; returns its length.
+int sana_json_int_array(sana_json *j, const char *key, int64_t *out, int max_len, int64_t min,
+                        int64_t max, bool required);
+// A string array of at most max_len entries (borrowed); returns its length.
+int sana_json_str_array(sana_json *j, const char *key, const char **out, int max_len,
+                        bool required);
+
+// When "_class_name" is present it must be `expected`.
+void sana_json_expect_class(sana_json *j, const char *expected);
+
+// Records a config error on j that names the file and key (for cross-field checks).
+void sana_json_fail(sana_json *j, sana_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+// ------------------------------------------------------------------------------------------------
+// SanaTransformer2DModel (diffusers models/transformers/sana_transformer.py)
+
+typedef struct sana_dit_config {
+    int in_channels;               // latent channels C
+    int out_channels;              // null -> in_channels
+    int num_attention_heads;       // H, linear self-attention
+    int attention_head_dim;        // d
+    int num_layers;
+    int num_cross_attention_heads; // Hc
+    int cross_attention_head_dim;  // dc
+    int cross_attention_dim;       // must equal H*d (K/V input after caption projection)
+    int caption_channels;          // text encoder width
+    double mlp_ratio;              // F = int(mlp_ratio * D)
+    bool attention_bias;           // biases on attn1 q/k/v
+    int sample_size;               // base latent size (resolution binning table)
+    int patch_size;                // only 1 is supported
+    bool norm_elementwise_affine;  // affine norm2
+    float norm_eps;
+    bool guidance_embeds;          // Sprint: SanaCombinedTimestepGuidanceEmbeddings
+    float guidance_embeds_scale;   // applied by the Sprint pipeline to guidance_scale
+    bool qk_norm;                  // "rms_norm_across_heads"
+    float timestep_scale;          // applied by the multi-step SanaPipeline only
+
+    // derived
+    int inner_dim;       // D = H * d
+    int cross_inner_dim; // Hc * dc
+    int ffn_dim;         // F
+} sana_dit_config;
+
+// Reads DIR/config.json of a transformer folder.
+sana_status sana_dit_config_load(const char *path, sana_dit_config *c, sana_error *err);
+
+// ------------------------------------------------------------------------------------------------
+// SCMScheduler (diffusers schedulers/scheduling_scm.py)
+
+typedef struct sana_scm_config {
+    int num_train_timesteps;
+    float sigma_data;
+} sana_scm_config;
+
+sana_status sana_scm_config_load(const char *path, sana_scm_config *c, sana_error *err);
+
+#endif // SANA_CONFIG_H

@@ -1,0 +1,86 @@
+// sana.h: the one public header of the SANA-Sprint inference core.
+//
+// What it is: a C library that runs the SANA-Sprint text-to-image model (Gemma-2 text encoder,
+// linear-attention DiT, DC-AE decoder) from a diffusers-format model folder, on the CPU or,
+// through a loadable module, on an NVIDIA GPU.
+//
+// Conventions
+// - Every function that can fail returns a sana_status and, when given a sana_error *, writes a
+//   one-line message into it that names the file, key or value at fault and what was expected.
+//   SANA_OK is 0. The library never exits or aborts on anything a user, a file or a driver can
+//   cause.
+// - Objects come in _new/_free pairs; _free(NULL) is a no-op.
+// - The log sink is process-wide (set it once, before creating objects); everything else is per
+//   object. Objects are not shared between threads without the caller's own locking.
+#ifndef SANA_H
+#define SANA_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// Status and errors
+
+typedef enum sana_status {
+    SANA_OK = 0,
+    SANA_STATUS_IO,          // a file could not be opened, read or written
+    SANA_STATUS_BAD_FILE,    // a file's content is malformed (safetensors, JSON, tokenizer, image)
+    SANA_STATUS_BAD_MODEL,   // a model folder or config does not describe a usable model
+    SANA_STATUS_BAD_INPUT,   // an argument is out of range (size, steps, prompt, tensor shape)
+    SANA_STATUS_NO_MEMORY,   // host or device memory exhausted
+    SANA_STATUS_UNSUPPORTED, // a valid configuration this build cannot run
+    SANA_STATUS_DEVICE,      // a GPU driver, CUDA or cuBLAS error
+    SANA_STATUS_CANCELLED,   // the caller's cancel flag was seen at a step boundary
+} sana_status;
+
+#define SANA_ERROR_MAX 512
+
+typedef struct sana_error {
+    sana_status status;
+    char message[SANA_ERROR_MAX]; // one line, no trailing newline
+} sana_error;
+
+// The name of a status ("SANA_STATUS_BAD_FILE"); never NULL.
+const char *sana_status_name(sana_status status);
+
+// Records status and a printf-style message in err (when err is not NULL) and returns status.
+// Keeps the first error: a second call on an error that already holds one changes nothing.
+sana_status sana_errorf(sana_error *err, sana_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+// Clears err to SANA_OK and an empty message.
+void sana_error_clear(sana_error *err);
+
+// ------------------------------------------------------------------------------------------------
+// Logging
+
+typedef enum sana_log_level {
+    SANA_LOG_DEBUG = 0,
+    SANA_LOG_INFO,
+    SANA_LOG_WARN,
+    SANA_LOG_ERROR,
+} sana_log_level;
+
+// A log sink gets one line per call, without a trailing newline.
+typedef void (*sana_log_fn)(sana_log_level level, const char *line, void *user);
+
+// Replaces the sink (NULL restores the default: WARN and above to stderr). Not thread-safe:
+// call before creating any object.
+void sana_log_set(sana_log_fn fn, void *user);
+
+// Lines below this level are dropped before they reach the sink (default SANA_LOG_INFO).
+void sana_log_set_level(sana_log_level level);
+
+void sana_log(sana_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // SANA_H

@@ -1,0 +1,28 @@
+// fixture.h: reading reference dumps (tests/data/*/*.safetensors) in tests.
+#ifndef SANA_TEST_FIXTURE_H
+#define SANA_TEST_FIXTURE_H
+
+#include "arena.h"
+#include "backend.h"
+#include "safetensors.h"
+
+// Exit status for "prerequisite absent" (meson reports the test as skipped).
+#define TEST_SKIP 77
+
+// Opens path or exits 1 with the error.
+sana_safetensors *fx_open(const char *path);
+
+// The F32 host view of `name`, or exits 1 naming the fixture and key.
+sana_tensor fx_get(const sana_safetensors *st, const char *name);
+
+// A backend tensor from the arena holding a copy of fixture tensor `name`.
+sana_tensor fx_upload(sana_backend *be, sana_arena *arena, const sana_safetensors *st, const char *name);
+
+// Downloads a backend tensor into a malloc'd float array (after a sync); exits 1 on a backend
+// error.
+float *fx_download(sana_backend *be, const sana_tensor *t);
+
+// Exits 1 printing err's message when s is not SANA_OK.
+void fx_check(sana_status s, const sana_error *err, const char *what);
+
+#endif // SANA_TEST_FIXTURE_H

@@ -1,0 +1,100 @@
+// test-dit-parity: SanaTransformer2DModel against diffusers, tap by tap, in fp32.
+//
+// usage: test-dit-parity FIXTURE_DIR
+// FIXTURE_DIR holds transformer/ (config.json + weights) and taps.safetensors (inputs as
+// "input.*", every module output by module path), as tests/reference/gen_dit.py writes them.
+// Each tap must be within max|d|/max|ref| <= 1e-4 and cosine >= 0.99999, and every tap of the
+// fixture must be emitted by the C model.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/compare.h"
+#include "../common/fixture.h"
+#include "models/sana-dit.h"
+#include "ops.h"
+#include "util.h"
+
+#define MAX_REL 1e-4
+#define MIN_COS 0.99999
+
+typedef struct tap_state {
+    sana_backend *be;
+    const sana_safetensors *ref;
+    bool *seen;
+    int failures;
+} tap_state;
+
+static void on_tap(void *user, const char *name, const sana_tensor *t) {
+    tap_state *s = user;
+    int idx = sana_st_index(s->ref, name);
+    if (idx < 0) return; // a tap the reference does not dump
+    s->seen[idx] = true;
+    sana_tensor ref = fx_get(s->ref, name);
+    if (sana_tensor_numel(&ref) != sana_tensor_numel(t)) {
+        char a[64], b[64];
+        printf("FAIL %s: shape %s, reference %s\n", name, sana_shape_str(t, a, sizeof a),
+               sana_shape_str(&ref, b, sizeof b));
+        s->failures++;
+        return;
+    }
+    float *got = fx_download(s->be, t);
+    if (!compare_report(name, got, ref.data, (size_t)sana_tensor_numel(t), MAX_REL, MIN_COS)) s->failures++;
+    free(got);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
+        return 2;
+    }
+    const char *dir = argv[1];
+    char path[4096];
+    sana_error err = {0};
+    sana_backend *be;
+    fx_check(sana_backend_cpu_new(0, &be, &err), &err, "cpu backend");
+    sana_dit *m;
+    fx_check(sana_dit_load(sana_path_join(path, sizeof path, dir, "transformer"), be, &m, &err), &err,
+             "load transformer");
+    sana_safetensors *ref = fx_open(sana_path_join(path, sizeof path, dir, "taps.safetensors"));
+    sana_arena *arena = sana_arena_new(be, 0);
+
+    sana_tensor x = fx_upload(be, arena, ref, "input.hidden_states");
+    sana_tensor y = fx_upload(be, arena, ref, "input.encoder_hidden_states");
+    sana_tensor t = fx_upload(be, arena, ref, "input.timestep");
+    sana_tensor mask = fx_get(ref, "input.encoder_attention_mask");
+    sana_tensor g;
+    const bool guided = sana_st_has(ref, "input.guidance");
+    if (guided) g = fx_upload(be, arena, ref, "input.guidance");
+    // The caption mask becomes the additive bias, as the reference's forward does.
+    int64_t nmask = sana_tensor_numel(&mask);
+    float *bias_h = malloc((size_t)nmask * sizeof(float));
+    sana_dit_mask_to_bias(bias_h, mask.data, nmask);
+    sana_tensor bias = sana_new_f32(arena, mask.shape[0], mask.shape[1]);
+    sana_upload(be, &bias, bias_h);
+    free(bias_h);
+
+    tap_state s = {.be = be, .ref = ref, .seen = calloc((size_t)sana_st_count(ref), 1)};
+    sana_tap tap = {.fn = on_tap, .user = &s};
+    sana_dit_caption cap;
+    sana_dit_prepare_caption(m, arena, &y, &bias, &cap, &tap);
+    sana_tensor out = sana_new_f32(arena, x.shape[0], m->config.out_channels, x.shape[2], x.shape[3]);
+    sana_dit_forward(m, arena, &out, &x, &cap, &t, guided ? &g : NULL, &tap);
+    fx_check(sana_backend_sync(be, &err), &err, "forward");
+
+    for (int i = 0; i < sana_st_count(ref); i++) {
+        const char *name = sana_st_name(ref, i);
+        if (strncmp(name, "input.", 6) != 0 && !s.seen[i]) {
+            printf("FAIL %s: in the reference but never emitted by the C model\n", name);
+            s.failures++;
+        }
+    }
+    printf("%s: %d failure(s)\n", dir, s.failures);
+    sana_dit_caption_free(&cap);
+    free(s.seen);
+    sana_arena_free(arena);
+    sana_st_free(ref);
+    sana_dit_free(m);
+    sana_backend_free(be);
+    return s.failures ? 1 : 0;
+}
