@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../backend.h"
-#include "../util.h"
+#include "cpu.h"
 
 // Widened weight rows per GEMM chunk: 16 MB of fp32.
 #define WIDEN_CHUNK_FLOATS ((size_t)4 << 20)
@@ -24,7 +23,7 @@ typedef struct cpu_ctx {
     size_t scratch_floats;
 } cpu_ctx;
 
-static float *scratch(sana_backend *be, size_t floats) {
+float *sana_cpu_scratch(sana_backend *be, size_t floats) {
     cpu_ctx *c = be->ctx;
     if (c->scratch_floats >= floats) return c->scratch;
     free(c->scratch);
@@ -36,9 +35,7 @@ static float *scratch(sana_backend *be, size_t floats) {
     return c->scratch;
 }
 
-// The data of t as float: t's own data when it is F32, else a widened malloc'd copy that the
-// caller frees (*owned). NULL (with a sticky error) when out of memory.
-static const float *as_f32(sana_backend *be, const sana_tensor *t, float **owned) {
+const float *sana_cpu_as_f32(sana_backend *be, const sana_tensor *t, float **owned) {
     *owned = NULL;
     if (!t) return NULL;
     if (t->dtype == SANA_DTYPE_F32) return t->data;
@@ -63,7 +60,7 @@ static void cpu_linear(sana_backend *be, sana_tensor *y, const sana_tensor *x, c
     float beta = 0.0f;
     if (b) {
         float *bo;
-        const float *B = as_f32(be, b, &bo);
+        const float *B = sana_cpu_as_f32(be, b, &bo);
         if (!B) return;
 #pragma omp parallel for
         for (int64_t m = 0; m < M; m++) memcpy(Y + m * N, B, (size_t)N * sizeof(float));
@@ -77,7 +74,7 @@ static void cpu_linear(sana_backend *be, sana_tensor *y, const sana_tensor *x, c
         return;
     }
     int64_t chunk = SANA_MAX((int64_t)1, SANA_MIN(N, (int64_t)(WIDEN_CHUNK_FLOATS / (size_t)K)));
-    float *Wf = scratch(be, (size_t)chunk * (size_t)K);
+    float *Wf = sana_cpu_scratch(be, (size_t)chunk * (size_t)K);
     if (!Wf) return;
     const size_t esize = sana_dtype_size(w->dtype);
     for (int64_t n0 = 0; n0 < N; n0 += chunk) {
@@ -98,7 +95,7 @@ static void cpu_layer_norm(sana_backend *be, sana_tensor *y, const sana_tensor *
                            const sana_tensor *w, const sana_tensor *b, float eps) {
     const int64_t R = sana_tensor_rows(x), D = sana_tensor_dim(x, -1);
     float *wo, *bo;
-    const float *W = as_f32(be, w, &wo), *B = as_f32(be, b, &bo);
+    const float *W = sana_cpu_as_f32(be, w, &wo), *B = sana_cpu_as_f32(be, b, &bo);
     if ((w && !W) || (b && !B)) goto done;
 #pragma omp parallel for
     for (int64_t r = 0; r < R; r++) {
@@ -125,7 +122,7 @@ static void cpu_rms_norm(sana_backend *be, sana_tensor *y, const sana_tensor *x,
                          float eps, bool add_one) {
     const int64_t R = sana_tensor_rows(x), D = sana_tensor_dim(x, -1);
     float *wo;
-    const float *W = as_f32(be, w, &wo);
+    const float *W = sana_cpu_as_f32(be, w, &wo);
     if (w && !W) return;
 #pragma omp parallel for
     for (int64_t r = 0; r < R; r++) {
@@ -184,7 +181,7 @@ static void cpu_binary(sana_backend *be, sana_tensor *y, const sana_tensor *a, c
                        bool mul) {
     const int64_t n = sana_tensor_numel(a), nb = sana_tensor_numel(b);
     float *bo;
-    const float *B = as_f32(be, b, &bo);
+    const float *B = sana_cpu_as_f32(be, b, &bo);
     if (!B) return;
     const float *A = a->data;
     float *Y = y->data;
@@ -250,7 +247,7 @@ static void cpu_dwconv3x3(sana_backend *be, sana_tensor *y, const sana_tensor *x
                           const sana_tensor *b, int H, int W) {
     const int64_t B = x->shape[0], C = x->shape[2];
     float *wo, *bo;
-    const float *Wt = as_f32(be, w, &wo), *Bs = as_f32(be, b, &bo);
+    const float *Wt = sana_cpu_as_f32(be, w, &wo), *Bs = sana_cpu_as_f32(be, b, &bo);
     if (!Wt || (b && !Bs)) goto done;
 #pragma omp parallel for collapse(2)
     for (int64_t bi = 0; bi < B; bi++)
@@ -338,7 +335,7 @@ static void cpu_attention(sana_backend *be, sana_tensor *o, const sana_tensor *q
     const int64_t B = q->shape[0], Nq = q->shape[1], Nk = k->shape[1], dh = p->head_dim;
     const int64_t ldq = (int64_t)p->n_heads * dh, ldk = (int64_t)p->n_kv_heads * dh;
     const int group = p->n_heads / p->n_kv_heads;
-    float *P = scratch(be, (size_t)(Nq * Nk));
+    float *P = sana_cpu_scratch(be, (size_t)(Nq * Nk));
     if (!P) return;
     for (int64_t bi = 0; bi < B; bi++)
         for (int h = 0; h < p->n_heads; h++) {
