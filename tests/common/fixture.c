@@ -19,17 +19,19 @@ sana_safetensors *fx_open(const char *path) {
     return st;
 }
 
-sana_tensor fx_get(const sana_safetensors *st, const char *name) {
+sana_tensor fx_get_as(const sana_safetensors *st, const char *name, sana_dtype dtype) {
     sana_error err = {0};
     sana_tensor t;
     fx_check(sana_st_get(st, name, &t, &err), &err, "fixture tensor");
-    if (t.dtype != SANA_DTYPE_F32) {
-        fprintf(stderr, "FAIL %s: fixture tensor '%s' is %s, expected F32\n", sana_st_path(st), name,
-                sana_dtype_name(t.dtype));
+    if (t.dtype != dtype) {
+        fprintf(stderr, "FAIL %s: fixture tensor '%s' is %s, expected %s\n", sana_st_path(st), name,
+                sana_dtype_name(t.dtype), sana_dtype_name(dtype));
         exit(1);
     }
     return t;
 }
+
+sana_tensor fx_get(const sana_safetensors *st, const char *name) { return fx_get_as(st, name, SANA_DTYPE_F32); }
 
 sana_tensor fx_upload(sana_backend *be, sana_arena *arena, const sana_safetensors *st, const char *name) {
     sana_tensor host = fx_get(st, name);

@@ -15,6 +15,9 @@ sana_safetensors *fx_open(const char *path);
 // The F32 host view of `name`, or exits 1 naming the fixture and key.
 sana_tensor fx_get(const sana_safetensors *st, const char *name);
 
+// The host view of `name`, which must have dtype `dtype`, or exits 1.
+sana_tensor fx_get_as(const sana_safetensors *st, const char *name, sana_dtype dtype);
+
 // A backend tensor from the arena holding a copy of fixture tensor `name`.
 sana_tensor fx_upload(sana_backend *be, sana_arena *arena, const sana_safetensors *st, const char *name);
 
