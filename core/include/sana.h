@@ -79,6 +79,29 @@ void sana_log_set_level(sana_log_level level);
 
 void sana_log(sana_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+// ------------------------------------------------------------------------------------------------
+// Model folders (diffusers layout: model_index.json, transformer/, text_encoder/, tokenizer/,
+// vae/, scheduler/)
+
+typedef struct sana_model_info {
+    char path[4096]; // the folder
+    char name[256];  // "ORG/NAME" for the Hugging Face cache, else the folder's name
+} sana_model_info;
+
+// Lists the model folders in SANA_MODEL_DIR (a model folder or a folder of them) and in the
+// Hugging Face cache (HF_HUB_CACHE, HF_HOME/hub, XDG_CACHE_HOME/huggingface/hub or
+// ~/.cache/huggingface/hub). Fills at most max entries; returns how many were found.
+int sana_model_list(sana_model_info *out, int max);
+
+// Resolves `model` to a folder: an existing folder as is, "ORG/NAME" through the Hugging Face
+// cache, NULL or "" to the first SANA-Sprint model found (else the first model). The error says
+// where it looked and how to download a model.
+sana_status sana_model_resolve(const char *model, char *path, size_t size, sana_error *err);
+
+// Checks that `dir` holds every file the pipeline reads; the error names the first missing file
+// and how to get a complete folder.
+sana_status sana_model_check(const char *dir, sana_error *err);
+
 #ifdef __cplusplus
 }
 #endif
