@@ -72,7 +72,7 @@ static const cuda_gemm_plan *gemm_plan(sana_backend *be, cublasLtMatmulDesc_t de
     }
     cuda_gemm_plan *p = &c->plans[c->n_plans < CUDA_GEMM_CACHE ? c->n_plans++ : c->next_plan++ % CUDA_GEMM_CACHE];
     *p = *key;
-    p->has_algo = st == CUBLAS_STATUS_SUCCESS && found > 0;
+    p->has_algo = st == CUBLAS_STATUS_SUCCESS && found > 0 && res.state == CUBLAS_STATUS_SUCCESS;
     if (p->has_algo) p->algo = res.algo;
     return p;
 }
