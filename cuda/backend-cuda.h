@@ -149,7 +149,7 @@ static __device__ __forceinline__ float sana_warp_max(float v) {
 // Sum (max) of v over the block; every thread gets the result. blockDim.x must be a multiple
 // of 32. The first barrier keeps a second call from overwriting part[] while a slow warp still
 // reads the first call's values.
-static __device__ float sana_block_sum(float v) {
+static __device__ __forceinline__ float sana_block_sum(float v) {
     __shared__ float part[32];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     v = sana_warp_sum(v);
@@ -159,7 +159,7 @@ static __device__ float sana_block_sum(float v) {
     return sana_warp_sum(lane < nwarps ? part[lane] : 0.0f);
 }
 
-static __device__ float sana_block_max(float v) {
+static __device__ __forceinline__ float sana_block_max(float v) {
     __shared__ float part[32];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     v = sana_warp_max(v);
