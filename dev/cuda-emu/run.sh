@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 B=${1:-build}
 ninja -C "$B" >/dev/null || exit 1
-export SANA_CUDA_MODULE=$("$root/dev/cuda-emu/build.sh" "$root/build-emu" | tail -1)
+export SANA_CUDA_MODULE=$("$root/dev/cuda-emu/build.sh" | tail -1)
 T=$B/tests
 rc=0
 run() { echo "=== $*"; "$@" || rc=1; }
