@@ -52,6 +52,9 @@ summary() {
     echo "$passed passed, $failed failed"
 }
 
+# meson and ninja may live beside the machine's python3 (a virtual environment) without being on
+# the PATH.
+command -v python3 >/dev/null && PATH=$PATH:$(dirname "$(command -v python3)")
 echo "=== machine"
 uname -a
 nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv 2>&1 | head -3
@@ -64,7 +67,13 @@ nvcc --version 2>&1 | tail -1
 if [ -d .gpu-deps ] && ls .gpu-deps/*.deb >/dev/null 2>&1; then
     DEPS=/tmp/sana-gpu-deps
     rm -rf "$DEPS" && mkdir -p "$DEPS"
-    for f in .gpu-deps/*.deb; do dpkg-deb -x "$f" "$DEPS" || echo "could not unpack $f"; done
+    for f in .gpu-deps/*.deb; do
+        if command -v dpkg-deb >/dev/null; then
+            dpkg-deb -x "$f" "$DEPS"
+        else # a .deb is an ar archive holding data.tar.xz
+            (cd "$DEPS" && ar p "$OLDPWD/$f" data.tar.xz | tar -xJ)
+        fi || echo "could not unpack $f"
+    done
     A=x86_64-linux-gnu
     # The .pc files name /usr; point them at the unpacked tree.
     find "$DEPS" -name '*.pc' -exec sed -i "s|=/usr|=$DEPS/usr|g" {} +
