@@ -92,18 +92,20 @@ command -v meson >/dev/null || MESON="python3 -m mesonbuild.mesonmain"
 arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')
 arch=${SANA_GPU_ARCHS:-${arch:-90}}
 
+LOGS=${TMPDIR:-/tmp}/sana-gpu-checks
 build() {
-    rm -rf "$BUILD"
-    $MESON setup "$BUILD" -Dcuda=enabled -Dgpu_archs="$arch" >"$BUILD.setup.log" 2>&1 || {
-        tail -40 "$BUILD.setup.log"
+    rm -rf "$BUILD" "$LOGS"
+    mkdir -p "$LOGS"
+    $MESON setup "$BUILD" -Dcuda=enabled -Dgpu_archs="$arch" >"$LOGS/setup.log" 2>&1 || {
+        tail -40 "$LOGS/setup.log"
         return 1
     }
-    grep -iE 'openblas|yyjson|cuda|openmp' "$BUILD.setup.log"
-    ninja -C "$BUILD" >"$BUILD.build.log" 2>&1 || {
-        tail -40 "$BUILD.build.log"
+    grep -iE 'openblas|yyjson|cuda|openmp' "$LOGS/setup.log"
+    ninja -C "$BUILD" >"$LOGS/build.log" 2>&1 || {
+        tail -40 "$LOGS/build.log"
         return 1
     }
-    grep -i warning "$BUILD.build.log" | head -20
+    grep -i warning "$LOGS/build.log" | head -20
     return 0
 }
 if ! step "build (sm_$arch)" build; then
