@@ -96,7 +96,7 @@ LOGS=${TMPDIR:-/tmp}/sana-gpu-checks
 build() {
     rm -rf "$BUILD" "$LOGS"
     mkdir -p "$LOGS"
-    $MESON setup "$BUILD" -Dcuda=enabled -Dgpu_archs="$arch" >"$LOGS/setup.log" 2>&1 || {
+    $MESON setup "$BUILD" -Dcuda=enabled -Dgpu_archs="$arch" -Dgpu_emu=disabled >"$LOGS/setup.log" 2>&1 || {
         tail -40 "$LOGS/setup.log"
         return 1
     }
