@@ -1,7 +1,6 @@
 // backend.c: what all backends share (sticky errors, sync, free) and the device factory, which
 // loads the CUDA backend module at run time.
 #include "backend.h"
-#include "util.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -13,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "util.h"
 
 void sana_backend_fail(sana_backend *be, sana_status status, const char *fmt, ...) {
     if (be->error.status != SANA_OK) return;
@@ -180,8 +181,10 @@ sana_status sana_backend_new(const char *device, int threads, sana_backend **out
     sana_error why = {0};
     s = sana_backend_cuda_new(0, out, &why);
     if (s == SANA_OK) return SANA_OK;
-    // No module or no device is an ordinary CPU machine; anything else is worth a warning.
-    bool ordinary = s == SANA_STATUS_UNSUPPORTED || (s == SANA_STATUS_DEVICE && strstr(why.message, "no CUDA device"));
+    // No module (a build without CUDA) or no device is an ordinary CPU machine; a module that is
+    // there but cannot run (missing cuBLAS, old driver, other sources) is worth a warning.
+    bool ordinary = (s == SANA_STATUS_UNSUPPORTED && strstr(why.message, "was not found")) ||
+                    (s == SANA_STATUS_DEVICE && strstr(why.message, "no CUDA device"));
     sana_log(ordinary ? SANA_LOG_INFO : SANA_LOG_WARN, "device auto: using the CPU (%s)", why.message);
     return sana_backend_cpu_new(threads, out, err);
 }

@@ -18,7 +18,9 @@ static char logged[2048];
 
 static void capture(sana_log_level level, const char *line, void *user) {
     (void)user;
-    if (level >= SANA_LOG_INFO) snprintf(logged + strlen(logged), sizeof logged - strlen(logged), "%s\n", line);
+    if (level >= SANA_LOG_INFO)
+        snprintf(logged + strlen(logged), sizeof logged - strlen(logged), "%s %s\n",
+                 level == SANA_LOG_INFO ? "info" : "warn", line);
 }
 
 static void expect(const char *device, sana_status want, const char *what, const char *s1, const char *s2) {
@@ -55,8 +57,8 @@ int main(int argc, char **argv) {
     s = sana_backend_new("auto", 1, &be, &err);
     check_true(s == SANA_OK && be && strcmp(be->i->name, "cpu") == 0, "auto without a module: the CPU", "%s",
                err.message);
-    check_true(strstr(logged, "device auto: using the CPU") && strstr(logged, "/nonexistent/libsana-cuda.so"),
-               "auto logs why it uses the CPU", "log: %s", logged);
+    check_true(strstr(logged, "info device auto: using the CPU") && strstr(logged, "/nonexistent/libsana-cuda.so"),
+               "auto says why it uses the CPU (info: a build without CUDA)", "log: %s", logged);
     sana_backend_free(be);
     sana_error_clear(&err);
     s = sana_backend_new(NULL, 1, &be, &err);
@@ -69,6 +71,13 @@ int main(int argc, char **argv) {
     // A directory holding that file: the file inside is the one tried.
     setenv("SANA_CUDA_MODULE", check_tmpdir(), 1);
     expect("cuda", SANA_STATUS_UNSUPPORTED, "SANA_CUDA_MODULE as a directory", "cannot load", junk);
+    logged[0] = '\0';
+    sana_error_clear(&err);
+    s = sana_backend_new("auto", 1, &be, &err);
+    check_true(s == SANA_OK && be && strcmp(be->i->name, "cpu") == 0 && strstr(logged, "warn device auto") &&
+                   strstr(logged, "cannot load"),
+               "auto with a module that cannot load: the CPU, and a warning", "log: %s", logged);
+    sana_backend_free(be);
 
     if (module) {
         // The real module loads; without a GPU it says so (DEVICE), with one it runs.
