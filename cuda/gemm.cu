@@ -41,13 +41,14 @@ static uint32_t align_of(const void *p) {
     return al;
 }
 
-// The remembered heuristic answer for this key, asking cuBLASLt on a miss. NULL with a sticky
-// error only when cuBLASLt itself fails.
-static const cuda_gemm_plan *gemm_plan(sana_backend *be, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t la,
+// The remembered heuristic answer for this key, asking cuBLASLt on a miss ("not supported"
+// counts as no algorithm: the caller falls back to cublasGemmEx, which takes any shape). NULL
+// with a sticky error when cuBLASLt fails otherwise (invalid descriptors: a bug here).
+static cuda_gemm_plan *gemm_plan(sana_backend *be, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t la,
                                        cublasLtMatrixLayout_t lb, cublasLtMatrixLayout_t ld, const cuda_gemm_plan *key) {
     cuda_ctx *c = sana_cuda_ctx(be);
     for (int i = 0; i < c->n_plans; i++) {
-        const cuda_gemm_plan *p = &c->plans[i];
+        cuda_gemm_plan *p = &c->plans[i];
         if (p->M == key->M && p->N == key->N && p->K == key->K && p->align_a == key->align_a &&
             p->align_b == key->align_b && p->align_d == key->align_d && p->align_bias == key->align_bias)
             return p;
@@ -73,7 +74,13 @@ static const cuda_gemm_plan *gemm_plan(sana_backend *be, cublasLtMatmulDesc_t de
     cuda_gemm_plan *p = &c->plans[c->n_plans < CUDA_GEMM_CACHE ? c->n_plans++ : c->next_plan++ % CUDA_GEMM_CACHE];
     *p = *key;
     p->has_algo = st == CUBLAS_STATUS_SUCCESS && found > 0 && res.state == CUBLAS_STATUS_SUCCESS;
-    if (p->has_algo) p->algo = res.algo;
+    if (p->has_algo)
+        p->algo = res.algo;
+    else if (c->log)
+        c->log(SANA_LOG_INFO, "%s: linear M=%lld N=%lld K=%lld (alignments %u/%u/%u, bias %u): no cuBLASLt algorithm "
+               "(%s), using cublasGemmEx", c->label, (long long)key->M, (long long)key->N, (long long)key->K,
+               key->align_a, key->align_b, key->align_d, key->align_bias,
+               st == CUBLAS_STATUS_SUCCESS ? "none found" : cublasGetStatusName(st));
     return p;
 }
 
@@ -114,13 +121,19 @@ static bool lt_matmul(sana_backend *be, float *y, const void *xb, const void *w,
         key.align_b = align_of(xb);
         key.align_d = align_of(y);
         key.align_bias = bias ? align_of(bias) : 0;
-        const cuda_gemm_plan *plan = gemm_plan(be, desc, la, lb, ld, &key);
+        cuda_gemm_plan *plan = gemm_plan(be, desc, la, lb, ld, &key);
         if (!plan || !plan->has_algo) goto done;
         const float one = 1.0f, zero = 0.0f;
-        ran = sana_cuda_check_blas(be,
-                                   cublasLtMatmul(c->lt, desc, &one, w, la, xb, lb, &zero, y, ld, y, ld, &plan->algo,
-                                                  c->workspace, CUDA_WORKSPACE_BYTES, c->stream),
-                                   "cublasLtMatmul");
+        cublasStatus_t st = cublasLtMatmul(c->lt, desc, &one, w, la, xb, lb, &zero, y, ld, y, ld, &plan->algo,
+                                           c->workspace, CUDA_WORKSPACE_BYTES, c->stream);
+        if (st == CUBLAS_STATUS_NOT_SUPPORTED) { // refused after all: remember, and fall back
+            plan->has_algo = false;
+            if (c->log)
+                c->log(SANA_LOG_INFO, "%s: linear M=%lld N=%lld K=%lld: cublasLtMatmul refused its algorithm, using "
+                       "cublasGemmEx", c->label, (long long)M, (long long)N, (long long)K);
+            goto done;
+        }
+        ran = sana_cuda_check_blas(be, st, "cublasLtMatmul");
     }
 done:
     if (ld) cublasLtMatrixLayoutDestroy(ld);

@@ -637,6 +637,12 @@ static int self_test(void) {
 
 // ------------------------------------------------------------------------------------------------
 
+// Every log line, so the device's own notes (which GPU, a GEMM that fell back) are in the output.
+static void print_log(sana_log_level level, const char *line, void *user) {
+    (void)user;
+    if (level >= SANA_LOG_INFO) printf("log: %s\n", line);
+}
+
 int main(int argc, char **argv) {
     const char *device = "cuda", *only = NULL;
     bool expect_module = false, self = false, bad = false;
@@ -661,6 +667,7 @@ int main(int argc, char **argv) {
     printf("ok   every op of SANA_OPS has a case (%zu cases)\n", n);
     if (self) return self_test();
 
+    sana_log_set(print_log, NULL);
     sana_backend *dev = fx_backend(device, expect_module);
     sana_error err = {0};
     sana_backend *ref;
