@@ -5,7 +5,8 @@
 #
 # For a borrowed GPU machine (H100/H200, CUDA 13 toolkit, gcc, meson, ninja; no registry):
 # builds the project with the CUDA module for this GPU's architecture only, then runs
-#   1. test-device          the module loads and opens the GPU
+#   1. test-device          the module loads and opens the GPU; test-cuda-errors: out-of-memory
+#                           and refusal messages, sticky errors
 #   2. test-backend-ops     every op on the GPU against the CPU (NMSE per case)
 #   3. the same, GEMMs through the cublasGemmEx fallback (SANA_CUDA_GEMM=gemmex), linear only
 #   4. test-dit-parity      the three DiT fixtures on the GPU (bf16 limits), every tap printed
@@ -116,6 +117,8 @@ fi
 export SANA_CUDA_MODULE=$PWD/$BUILD/cuda/libsana-cuda.so
 T=$BUILD/tests
 step "device factory" "$T/unit/test-device" "$SANA_CUDA_MODULE"
+step "error reports (out of memory, sticky, refused weight)" "$T/cuda/test-cuda-errors" --device cuda \
+    --expect-module
 step "op test (cuBLASLt)" "$T/cuda/test-backend-ops" --device cuda --expect-module
 step "op test, linear via cublasGemmEx" env SANA_CUDA_GEMM=gemmex "$T/cuda/test-backend-ops" --device cuda \
     --expect-module --op linear
