@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-gpu-checks.sh: every check that needs an NVIDIA GPU, in one go, printing everything.
 #
-#   tests/cuda/run-gpu-checks.sh [BUILD_DIR]      (default build-gpu; about 2-4 minutes)
+#   tests/cuda/run-gpu-checks.sh [BUILD_DIR]      (default build-gpu; about 2-4 minutes, 9 at worst)
 #
 # For a borrowed GPU machine (H100/H200, CUDA 13 toolkit, gcc, meson, ninja; no registry):
 # builds the project with the CUDA module for this GPU's architecture only, then runs
@@ -134,14 +134,17 @@ step "SCM parity on cuda" "$T/parity/test-scm-parity" tests/data/dit-sprint --de
 # The CPU reference of the same fixture, for comparison in the log.
 step "DiT parity dit-sprint on cpu" "$T/parity/test-dit-parity" tests/data/dit-sprint
 
+# The sanitizers last, bounded (about 6 minutes at worst), after a summary of the rest, so a run
+# cut short by a time limit still shows the main results.
+summary
 if command -v compute-sanitizer >/dev/null; then
-    step "compute-sanitizer memcheck, op test" timeout 300 compute-sanitizer --tool memcheck --error-exitcode 3 \
+    step "compute-sanitizer memcheck, op test" timeout 120 compute-sanitizer --tool memcheck --error-exitcode 3 \
         "$T/cuda/test-backend-ops" --device cuda --expect-module
     # Shared-memory races in the kernels that use it (block reductions, tiles, staged rows).
     racecheck() {
         local op rc=0
         for op in layer_norm rms_norm layer_norm_modulate transpose linear_attention attention; do
-            timeout 120 compute-sanitizer --tool racecheck --error-exitcode 3 \
+            timeout 40 compute-sanitizer --tool racecheck --error-exitcode 3 \
                 "$T/cuda/test-backend-ops" --device cuda --expect-module --op $op || rc=$?
         done
         return $rc
