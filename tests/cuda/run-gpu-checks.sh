@@ -137,14 +137,15 @@ step "DiT parity dit-sprint on cpu" "$T/parity/test-dit-parity" tests/data/dit-s
 # The sanitizers last, bounded (about 6 minutes at worst), after a summary of the rest, so a run
 # cut short by a time limit still shows the main results.
 summary
-if command -v compute-sanitizer >/dev/null; then
-    step "compute-sanitizer memcheck, op test" timeout 120 compute-sanitizer --tool memcheck --error-exitcode 3 \
+CS=$(command -v compute-sanitizer || echo "$(dirname "$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)")/compute-sanitizer")
+if [ -x "$CS" ]; then
+    step "compute-sanitizer memcheck, op test" timeout 120 "$CS" --tool memcheck --error-exitcode 3 \
         "$T/cuda/test-backend-ops" --device cuda --expect-module
     # Shared-memory races in the kernels that use it (block reductions, tiles, staged rows).
     racecheck() {
         local op rc=0
         for op in layer_norm rms_norm layer_norm_modulate transpose linear_attention attention; do
-            timeout 40 compute-sanitizer --tool racecheck --error-exitcode 3 \
+            timeout 40 "$CS" --tool racecheck --error-exitcode 3 \
                 "$T/cuda/test-backend-ops" --device cuda --expect-module --op $op || rc=$?
         done
         return $rc
