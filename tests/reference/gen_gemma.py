@@ -18,6 +18,7 @@ Run from the repository root:  python tests/reference/gen_gemma.py
 Writes tests/data/gemma-a/, gemma-b/, gemma-prompt/.
 """
 
+import inspect
 import json
 import os
 import sys
@@ -171,6 +172,9 @@ def prompt_of(tok, n_tokens, seed, prefix=""):
 
 
 def gen_prompt_fixture(seed):
+    # The instruction the fixtures use is the pipeline's default, byte for byte.
+    default = inspect.signature(SanaSprintPipeline.__call__).parameters["complex_human_instruction"].default
+    assert default == CHI, "diffusers' default complex_human_instruction changed"
     folder = os.path.join(DATA, "gemma-prompt")
     os.makedirs(folder, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(os.path.join(DATA, "tokenizer-gemma"))
