@@ -68,16 +68,24 @@ sana_status sana_prompt_encoder_new(const char *tokenizer_dir, const char *text_
     pe->be = be;
     sana_status s;
     if ((s = sana_tokenizer_load(tokenizer_dir, &pe->tok, err))) goto fail;
-    if ((s = sana_gemma2_load(text_encoder_dir, be, &pe->model, err))) goto fail;
-    // Every id the tokenizer can produce needs a row of the embedding table.
-    const int32_t n_ids = sana_tokenizer_n_ids(pe->tok), V = pe->model->config.vocab_size;
-    if (n_ids > V) {
-        s = sana_errorf(err, SANA_STATUS_BAD_MODEL, "%s has token ids up to %d (\"%.40s\"), but %s/config.json "
-                        "field \"vocab_size\" is %d; expected at least %d (tokenizer and text encoder disagree)",
-                        sana_tokenizer_path(pe->tok), n_ids - 1, sana_tokenizer_piece(pe->tok, n_ids - 1),
-                        text_encoder_dir, V, n_ids);
+    // Every id the tokenizer can produce needs a row of the embedding table (checked before the
+    // weights are opened).
+    char path[4096];
+    sana_gemma2_config c;
+    if (!sana_path_join(path, sizeof path, text_encoder_dir, "config.json")) {
+        s = sana_errorf(err, SANA_STATUS_BAD_INPUT, "%s: path too long", text_encoder_dir);
         goto fail;
     }
+    if ((s = sana_gemma2_config_load(path, &c, err))) goto fail;
+    const int32_t n_ids = sana_tokenizer_n_ids(pe->tok);
+    if (n_ids > c.vocab_size) {
+        s = sana_errorf(err, SANA_STATUS_BAD_MODEL, "%s has token ids up to %d (\"%.40s\"), but %s field "
+                        "\"vocab_size\" is %d; expected at least %d (tokenizer and text encoder disagree)",
+                        sana_tokenizer_path(pe->tok), n_ids - 1, sana_tokenizer_piece(pe->tok, n_ids - 1), path,
+                        c.vocab_size, n_ids);
+        goto fail;
+    }
+    if ((s = sana_gemma2_load(text_encoder_dir, be, &pe->model, err))) goto fail;
     *out = pe;
     return SANA_OK;
 fail:
