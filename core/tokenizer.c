@@ -63,7 +63,7 @@ typedef struct added_token {
 // descending): the first match at a position is the longest (leftmost-longest).
 typedef struct added_set {
     added_token *tok;
-    int n;
+    int n, cap;
     int start[257]; // tokens beginning with byte b are tok[start[b] .. start[b + 1])
 } added_set;
 
@@ -95,8 +95,8 @@ struct sana_tokenizer {
     bool unk_missing;     // an unk token is named but not in the vocabulary
     bool byte_fallback, fuse_unk, ignore_merges;
 
-    added_token *added; // all added tokens, in file order
-    int n_added;
+    added_token *added; // all added tokens, in file order (then the config's special tokens)
+    int n_added, cap_added;
     added_set raw, normalized;
 
     replace_rule *replace;
@@ -403,21 +403,41 @@ static void load_model(loader *ld, yyjson_val *root) {
     }
 }
 
-static void load_added(loader *ld, yyjson_val *root) {
+// Appends an added token (to the list and to the raw or normalized matching set).
+static void add_token(loader *ld, const char *content, size_t len, int32_t id, bool normalized) {
     sana_tokenizer *t = ld->t;
+    added_set *set = normalized ? &t->normalized : &t->raw;
+    if (t->n_added == t->cap_added) {
+        int cap = t->cap_added ? 2 * t->cap_added : 64;
+        added_token *a = realloc(t->added, (size_t)cap * sizeof *a);
+        if (!a) goto oom;
+        t->added = a;
+        t->cap_added = cap;
+    }
+    if (set->n == set->cap) {
+        int cap = set->cap ? 2 * set->cap : 64;
+        added_token *a = realloc(set->tok, (size_t)cap * sizeof *a);
+        if (!a) goto oom;
+        set->tok = a;
+        set->cap = cap;
+    }
+    uint32_t off = pool_add(ld, content, len);
+    if (ld->status) return;
+    added_token tok = {.off = off, .len = (uint32_t)len, .id = id};
+    t->added[t->n_added++] = tok;
+    set->tok[set->n++] = tok;
+    if (id + 1 > t->n_ids) t->n_ids = id + 1;
+    return;
+oom:
+    fail(ld, SANA_STATUS_NO_MEMORY, "out of memory for added tokens");
+}
+
+static void load_added(loader *ld, yyjson_val *root) {
     char buf[80];
     yyjson_val *added = yyjson_obj_get(root, "added_tokens");
     if (!added || yyjson_is_null(added)) return;
     if (!yyjson_is_arr(added)) {
         fail(ld, SANA_STATUS_BAD_FILE, "field \"added_tokens\" is %s; expected an array", show(added, buf, sizeof buf));
-        return;
-    }
-    size_t n = yyjson_arr_size(added);
-    t->added = calloc(n + 1, sizeof *t->added);
-    bool *normalized = calloc(n + 1, sizeof *normalized);
-    if (!t->added || !normalized) {
-        free(normalized);
-        fail(ld, SANA_STATUS_NO_MEMORY, "out of memory for %zu added tokens", n);
         return;
     }
     size_t i, max;
@@ -439,24 +459,10 @@ static void load_added(loader *ld, yyjson_val *root) {
             if (get_bool(ld, a, where, unsupported[k], false))
                 fail(ld, SANA_STATUS_UNSUPPORTED, "field \"added_tokens\"[%zu].%s is true (token \"%.40s\"); only false is supported",
                      i, unsupported[k], yyjson_get_str(content));
-        normalized[i] = get_bool(ld, a, where, "normalized", false);
+        bool normalized = get_bool(ld, a, where, "normalized", false);
         if (ld->status) break;
-        uint32_t off = pool_add(ld, yyjson_get_str(content), yyjson_get_len(content));
-        if (ld->status) break;
-        t->added[i] = (added_token){.off = off, .len = (uint32_t)yyjson_get_len(content), .id = (int32_t)yyjson_get_uint(id)};
-        if (t->added[i].id + 1 > t->n_ids) t->n_ids = t->added[i].id + 1;
-        t->n_added++;
+        add_token(ld, yyjson_get_str(content), yyjson_get_len(content), (int32_t)yyjson_get_uint(id), normalized);
     }
-    // Partition: raw-text matches and normalized-text matches (built after the normalizer).
-    for (int k = 0; !ld->status && k < t->n_added; k++) {
-        added_set *s = normalized[k] ? &t->normalized : &t->raw;
-        if (!s->tok && !(s->tok = calloc((size_t)t->n_added, sizeof *s->tok))) {
-            fail(ld, SANA_STATUS_NO_MEMORY, "out of memory for added tokens");
-            break;
-        }
-        s->tok[s->n++] = t->added[k];
-    }
-    free(normalized);
 }
 
 // Replace rules: {"type": "Replace", "pattern": {"String": s}, "content": c}.
@@ -588,6 +594,35 @@ static const char *config_token(yyjson_val *cfg, const char *key, const char *de
     return def;
 }
 
+// transformers v5 registers the named special tokens (GemmaTokenizer's defaults unless the
+// config names others) and "extra_special_tokens" as added tokens (special, not normalized):
+// those that are vocabulary pieces but not yet added tokens are matched in the text too.
+static void register_specials(loader *ld, yyjson_val *cfg) {
+    sana_tokenizer *t = ld->t;
+    const char *names[5 + 256];
+    int n = 0;
+    static const char *keys[5][2] = {{"bos_token", "<bos>"}, {"eos_token", "<eos>"}, {"unk_token", "<unk>"},
+                                     {"pad_token", "<pad>"}, {"mask_token", "<mask>"}};
+    for (int k = 0; k < 5; k++) names[n++] = config_token(cfg, keys[k][0], keys[k][1]);
+    static const char *lists[] = {"extra_special_tokens", "additional_special_tokens"};
+    for (int l = 0; l < 2; l++) {
+        yyjson_val *arr = yyjson_obj_get(cfg, lists[l]), *v;
+        size_t i, max;
+        yyjson_arr_foreach(arr, i, max, v) {
+            const char *s = yyjson_is_str(v) ? yyjson_get_str(v) : get_str(v, "content");
+            if (s && n < (int)SANA_ARRAY_LEN(names)) names[n++] = s;
+        }
+    }
+    for (int k = 0; k < n && !ld->status; k++) {
+        size_t len = strlen(names[k]);
+        bool known = len == 0;
+        for (int i = 0; i < t->n_added && !known; i++)
+            known = t->added[i].len == len && memcmp(t->pool + t->added[i].off, names[k], len) == 0;
+        int32_t id = vocab_get(t, names[k], len);
+        if (!known && id >= 0) add_token(ld, names[k], len, id, false);
+    }
+}
+
 static void load_config(loader *ld, const char *dir) {
     sana_tokenizer *t = ld->t;
     char path[4096];
@@ -618,6 +653,7 @@ static void load_config(loader *ld, const char *dir) {
                 else t->suffix[t->n_suffix++] = id;
             }
         }
+        register_specials(ld, cfg);
         const char *p = config_token(cfg, "pad_token", NULL);
         if (p) {
             pad = p;
@@ -629,6 +665,7 @@ static void load_config(loader *ld, const char *dir) {
         ld->status = sana_json_close(&j);
         return;
     }
+    register_specials(ld, NULL);
     t->pad_id = lookup_any(t, pad);
 }
 
@@ -688,9 +725,10 @@ sana_status sana_tokenizer_load(const char *dir, sana_tokenizer **out, sana_erro
     load_post(&ld, j.root);
     sana_json_close(&j);
     if (ld.status) goto fail;
+    load_config(&ld, dir);
+    if (ld.status) goto fail;
     build_set(&ld, &t->raw, false);
     build_set(&ld, &t->normalized, true);
-    load_config(&ld, dir);
     if (ld.status) goto fail;
     // id -> string: the vocabulary, then added tokens for ids the vocabulary lacks.
     t->id_str = malloc((size_t)t->n_ids * sizeof *t->id_str);

@@ -17,6 +17,14 @@
 #include "unicode.h"
 #include "util.h"
 
+static void fx_read(const char *path, char **data, size_t *len) {
+    sana_error err = {0};
+    if (sana_read_file(path, data, len, &err)) {
+        printf("FAIL %s\n", err.message);
+        exit(1);
+    }
+}
+
 static unsigned char *unhex(const char *h, size_t *n) {
     size_t len = strlen(h) / 2;
     unsigned char *b = malloc(len + 1);
@@ -146,6 +154,18 @@ static void merges_as_strings(yyjson_mut_doc *doc, yyjson_mut_val *root) {
     }
 }
 
+// Drops "<mask>" and "<start_of_turn>" from added_tokens: transformers v5 still matches them as
+// special tokens (GemmaTokenizer's mask_token default; tokenizer_config.json's
+// extra_special_tokens), and so must the C side.
+static void fewer_added(yyjson_mut_doc *doc, yyjson_mut_val *root) {
+    (void)doc;
+    yyjson_mut_val *added = yyjson_mut_obj_get(root, "added_tokens");
+    for (size_t i = yyjson_mut_arr_size(added); i-- > 0;) {
+        const char *c = yyjson_mut_get_str(yyjson_mut_obj_get(yyjson_mut_arr_get(added, i), "content"));
+        if (strcmp(c, "<mask>") == 0 || strcmp(c, "<start_of_turn>") == 0) yyjson_mut_arr_remove(added, i);
+    }
+}
+
 static void bad_merge(yyjson_mut_doc *doc, yyjson_mut_val *root) {
     yyjson_mut_val *merges = yyjson_mut_obj_get(yyjson_mut_obj_get(root, "model"), "merges");
     yyjson_mut_val *pair = yyjson_mut_arr_with_strcpy(doc, (const char *[]){"\xe2\x96\x81zq", "xx"}, 2);
@@ -242,6 +262,22 @@ int main(int argc, char **argv) {
         tally r2 = run_golden(t, cases, false);
         check_true(r2.ids == r2.total && r2.padded == r2.total, "string merges: identical ids", "%d of %d",
                    r2.ids, r2.total);
+        sana_tokenizer_free(t);
+    }
+
+    // Special tokens that only tokenizer_config.json (or the class defaults) name.
+    dir = write_variant(fixture, "fewer-added", fewer_added);
+    char cfg_src[4096], *cfg;
+    size_t cfg_len;
+    fx_read(sana_path_join(cfg_src, sizeof cfg_src, fixture, "tokenizer_config.json"), &cfg, &cfg_len);
+    check_write("fewer-added/tokenizer_config.json", cfg, (long)cfg_len);
+    free(cfg);
+    s = sana_tokenizer_load(dir, &t, &err);
+    check_true(s == SANA_OK, "load without <mask>, <start_of_turn> in added_tokens", "%s", err.message);
+    if (!s) {
+        tally r3 = run_golden(t, cases, false);
+        check_true(r3.ids == r3.total && r3.padded == r3.total, "config-named special tokens still matched",
+                   "%d of %d", r3.ids, r3.total);
         sana_tokenizer_free(t);
     }
 
