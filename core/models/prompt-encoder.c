@@ -174,7 +174,7 @@ static sana_status ensure_cache(sana_prompt_encoder *pe, const char *chi, int ca
     return SANA_OK;
 }
 
-// Host zeros for `rows` rows of H.
+// At least n host zeros (for padding rows).
 static const float *zeros(sana_prompt_encoder *pe, size_t n) {
     if (pe->n_zeros < n) {
         free(pe->zeros);

@@ -12,7 +12,7 @@ argument) as a diffusers model folder's text side:
   tests/reference/gen_tokenizer.py does, then padded to 256000 pieces with private-use-area
   pieces and their merges (which no prompt contains), so loading costs what the real file does.
 
-Run:  python tests/bench/gen_gemma_bench.py [OUT]      (about 5 minutes, 2 GB of RAM)
+Run:  python tests/bench/gen_gemma_bench.py [OUT]      (a few minutes, about 2 GB of RAM)
 """
 
 import json
