@@ -62,7 +62,9 @@ typedef struct sana_attn_params {
     X(transpose)                                                                                \
     X(linear_attention)                                                                         \
     X(attention)                                                                                \
-    X(timestep_embedding)
+    X(timestep_embedding)                                                                       \
+    X(embedding)                                                                                \
+    X(rope)
 
 typedef struct sana_backend_ops {
     // y (M, N) = x (M, K) w(N, K)^T + b (N); b may be NULL. x and y are seen as row matrices.
@@ -113,6 +115,20 @@ typedef struct sana_backend_ops {
     // f_k = exp(-ln(max_period) k / (dim/2)).
     void (*timestep_embedding)(sana_backend *be, sana_tensor *y, const sana_tensor *t,
                                float max_period);
+    // Embedding rows (Gemma-2 embed_tokens): ids I32 of any shape, N = numel(ids); table (V, D)
+    // a weight bound with SANA_WEIGHT_TABLE, any float dtype; y F32 seen as (N, D):
+    // y[n] = float32(table[ids[n]]) * scale (widen, then one fp32 multiply). An id outside
+    // [0, V) makes no row and records the sticky error SANA_STATUS_BAD_INPUT.
+    void (*embedding)(sana_backend *be, sana_tensor *y, const sana_tensor *ids,
+                      const sana_tensor *table, float scale);
+    // Rotary position embedding, "rotate half" convention (transformers apply_rotary_pos_emb,
+    // GPT-NeoX): x, y (B, N, heads * dh), y may be x; token n of every batch row sits at
+    // position p = pos0 + n. Per head, for i < dh/2, all in fp32 as transformers computes it:
+    // inv_freq_i = 1 / powf(theta, (float)(2i) / (float)dh), a = (float)p * inv_freq_i,
+    // c = cosf(a), s = sinf(a); y[i] = x[i] * c - x[i + dh/2] * s,
+    // y[i + dh/2] = x[i + dh/2] * c + x[i] * s.
+    void (*rope)(sana_backend *be, sana_tensor *y, const sana_tensor *x, int head_dim, int pos0,
+                 float theta);
 } sana_backend_ops;
 
 // How a weight will be used, so a backend can choose its stored form (the CUDA backend keeps
@@ -120,6 +136,8 @@ typedef struct sana_backend_ops {
 typedef enum sana_weight_use {
     SANA_WEIGHT_MATRIX = 0, // the w of linear
     SANA_WEIGHT_VECTOR,     // biases, norm weights, modulation tables, depthwise kernels
+    SANA_WEIGHT_TABLE,      // a (V, D) table read a few rows at a time by `embedding` (Gemma-2's
+                            // 256000 x 2304 embed_tokens): a backend may leave it in host memory
 } sana_weight_use;
 
 typedef struct sana_backend_i {

@@ -282,3 +282,99 @@ sana_status sana_scm_config_load(const char *path, sana_scm_config *c, sana_erro
                        pred);
     return sana_json_close(&j);
 }
+
+// ------------------------------------------------------------------------------------------------
+// Gemma2Config
+
+sana_status sana_gemma2_config_load(const char *path, sana_gemma2_config *c, sana_error *err) {
+    memset(c, 0, sizeof *c);
+    sana_json j;
+    if (sana_json_open(path, &j, err)) return sana_json_close(&j);
+    char buf[80];
+    const char *type = sana_json_str(&j, "model_type", false, "gemma2");
+    if (type && strcmp(type, "gemma2") != 0)
+        sana_json_fail(&j, SANA_STATUS_BAD_MODEL, "field \"model_type\" is \"%.40s\"; expected \"gemma2\"", type);
+    // Architecture: required (every published config has them).
+    c->vocab_size = (int)sana_json_int(&j, "vocab_size", 1, 1 << 24, true, 0);
+    c->hidden_size = (int)sana_json_int(&j, "hidden_size", 1, 65536, true, 0);
+    c->intermediate_size = (int)sana_json_int(&j, "intermediate_size", 1, 1 << 20, true, 0);
+    c->num_hidden_layers = (int)sana_json_int(&j, "num_hidden_layers", 1, SANA_GEMMA2_MAX_LAYERS, true, 0);
+    c->num_attention_heads = (int)sana_json_int(&j, "num_attention_heads", 1, 1024, true, 0);
+    c->num_key_value_heads = (int)sana_json_int(&j, "num_key_value_heads", 1, 1024, true, 0);
+    c->head_dim = (int)sana_json_int(&j, "head_dim", 2, 1024, true, 0);
+    // Optional, with Gemma2Config's defaults.
+    c->max_position_embeddings = (int)sana_json_int(&j, "max_position_embeddings", 1, 1 << 30, false, 8192);
+    c->rms_norm_eps = (float)sana_json_num(&j, "rms_norm_eps", 0.0, 1.0, false, 1e-6);
+    c->attention_bias = sana_json_bool(&j, "attention_bias", false, false);
+    c->query_pre_attn_scalar = (float)sana_json_num(&j, "query_pre_attn_scalar", 1e-6, 1e9, false, 256);
+    // null is refused as transformers v5 refuses it (create_sliding_window_causal_mask raises).
+    if (sana_json_has(&j, "sliding_window") && sana_json_is_null(&j, "sliding_window"))
+        sana_json_fail(&j, SANA_STATUS_BAD_MODEL, "field \"sliding_window\" is null; expected 1 to %d "
+                       "(transformers' Gemma2Model cannot run without one)", INT32_MAX);
+    c->sliding_window = (int)sana_json_int(&j, "sliding_window", 1, INT32_MAX, false, 4096);
+    c->attn_logit_softcapping = (float)sana_json_num(&j, "attn_logit_softcapping", 1e-6, 1e9, false, 50.0);
+    if (sana_json_has(&j, "attn_logit_softcapping") && sana_json_is_null(&j, "attn_logit_softcapping"))
+        c->attn_logit_softcapping = 0.0f;
+    c->pad_token_id = (int)sana_json_int(&j, "pad_token_id", 0, 1 << 24, false, 0);
+    const char *act = sana_json_str(&j, "hidden_activation", false, "gelu_pytorch_tanh");
+    if (act && strcmp(act, "gelu_pytorch_tanh") != 0)
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED,
+                       "field \"hidden_activation\" is \"%.40s\"; only \"gelu_pytorch_tanh\" is supported", act);
+    if (sana_json_bool(&j, "use_bidirectional_attention", false, false))
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED,
+                       "field \"use_bidirectional_attention\" is true; only causal attention is supported");
+
+    // RoPE: v5 writes "rope_parameters": {"rope_type", "rope_theta"}, v4 "rope_theta" (+ "rope_scaling").
+    c->rope_theta = (float)sana_json_num(&j, "rope_theta", 1e-6, 1e12, false, 10000.0);
+    yyjson_val *rp = j.root ? yyjson_obj_get((yyjson_val *)j.root, "rope_parameters") : NULL;
+    if (!j.status && rp && !yyjson_is_null(rp)) {
+        yyjson_val *rt = yyjson_obj_get(rp, "rope_type"), *th = yyjson_obj_get(rp, "rope_theta");
+        if (!yyjson_is_obj(rp))
+            sana_json_fail(&j, SANA_STATUS_BAD_MODEL, "field \"rope_parameters\" is %s; expected an object",
+                           show(rp, buf, sizeof buf));
+        else if (rt && !yyjson_equals_str(rt, "default"))
+            sana_json_fail(&j, SANA_STATUS_UNSUPPORTED,
+                           "field \"rope_parameters.rope_type\" is %s; only \"default\" is supported", show(rt, buf, sizeof buf));
+        else if (th && !(yyjson_is_num(th) && yyjson_get_num(th) > 0))
+            sana_json_fail(&j, SANA_STATUS_BAD_MODEL, "field \"rope_parameters.rope_theta\" is %s; expected a positive number",
+                           show(th, buf, sizeof buf));
+        else if (th)
+            c->rope_theta = (float)yyjson_get_num(th);
+    }
+    if (!j.status && !sana_json_is_null(&j, "rope_scaling"))
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED, "field \"rope_scaling\" is set; only null (default RoPE) is supported");
+
+    // Layer types: default "sliding_attention" for even layers (Gemma2Config.__post_init__).
+    const char *types[SANA_GEMMA2_MAX_LAYERS];
+    int nt = sana_json_str_array(&j, "layer_types", types, SANA_GEMMA2_MAX_LAYERS, false);
+    if (!j.status && nt && nt != c->num_hidden_layers)
+        sana_json_fail(&j, SANA_STATUS_BAD_MODEL, "field \"layer_types\" has %d entries; expected num_hidden_layers = %d",
+                       nt, c->num_hidden_layers);
+    for (int i = 0; !j.status && i < c->num_hidden_layers; i++) {
+        c->sliding[i] = i % 2 == 0;
+        if (!nt) continue;
+        if (strcmp(types[i], "sliding_attention") == 0) c->sliding[i] = true;
+        else if (strcmp(types[i], "full_attention") == 0) c->sliding[i] = false;
+        else
+            sana_json_fail(&j, SANA_STATUS_UNSUPPORTED, "field \"layer_types\"[%d] is \"%.40s\"; expected "
+                           "\"sliding_attention\" or \"full_attention\"", i, types[i]);
+    }
+
+    // Head counts that cannot work.
+    if (!j.status && c->num_attention_heads % c->num_key_value_heads != 0)
+        sana_json_fail(&j, SANA_STATUS_BAD_MODEL, "field \"num_key_value_heads\" is %d; expected a divisor of "
+                       "num_attention_heads %d (grouped-query attention)", c->num_key_value_heads, c->num_attention_heads);
+    if (!j.status && c->head_dim % 2 != 0)
+        sana_json_fail(&j, SANA_STATUS_BAD_MODEL, "field \"head_dim\" is %d; expected an even number (rotary "
+                       "embedding pairs)", c->head_dim);
+    if (!j.status && c->hidden_size % c->num_attention_heads != 0) // Gemma2Config.validate_architecture
+        sana_json_fail(&j, SANA_STATUS_BAD_MODEL, "field \"hidden_size\" is %d; expected a multiple of "
+                       "num_attention_heads %d (transformers' Gemma2Config rejects it)", c->hidden_size,
+                       c->num_attention_heads);
+    if (!j.status && (int64_t)c->num_attention_heads * c->head_dim > 65536)
+        sana_json_fail(&j, SANA_STATUS_BAD_MODEL, "num_attention_heads %d x head_dim %d exceeds 65536",
+                       c->num_attention_heads, c->head_dim);
+    c->attn_scale = (float)pow((double)c->query_pre_attn_scalar, -0.5);
+    c->embed_scale = (float)sqrt((double)c->hidden_size);
+    return sana_json_close(&j);
+}

@@ -100,4 +100,35 @@ typedef struct sana_scm_config {
 
 sana_status sana_scm_config_load(const char *path, sana_scm_config *c, sana_error *err);
 
+// ------------------------------------------------------------------------------------------------
+// Gemma2Config (transformers models/gemma2/configuration_gemma2.py), text_encoder/config.json
+
+#define SANA_GEMMA2_MAX_LAYERS 256
+
+typedef struct sana_gemma2_config {
+    int vocab_size;               // V: rows of embed_tokens
+    int hidden_size;              // H
+    int intermediate_size;        // F (GeGLU width)
+    int num_hidden_layers;
+    int num_attention_heads;      // Hq
+    int num_key_value_heads;      // Hkv, divides Hq (grouped-query attention)
+    int head_dim;                 // dh, even (RoPE pairs i, i + dh/2)
+    int max_position_embeddings;  // positions the model was trained for (not enforced upstream)
+    float rms_norm_eps;
+    float rope_theta;             // "rope_parameters.rope_theta" (v5) or "rope_theta" (v4)
+    bool attention_bias;          // biases on q/k/v/o_proj
+    float query_pre_attn_scalar;  // attention scale = query_pre_attn_scalar ** -0.5
+    int sliding_window;           // window of the "sliding_attention" layers
+    float attn_logit_softcapping; // 0: null (no soft-capping)
+    int pad_token_id;
+    bool sliding[SANA_GEMMA2_MAX_LAYERS]; // per layer: "sliding_attention" (else "full_attention")
+
+    // derived
+    float attn_scale;  // float32(query_pre_attn_scalar ** -0.5)
+    float embed_scale; // float32(hidden_size ** 0.5): Gemma2TextScaledWordEmbedding
+} sana_gemma2_config;
+
+// Reads a text_encoder/config.json (Gemma2Model or Gemma2ForCausalLM).
+sana_status sana_gemma2_config_load(const char *path, sana_gemma2_config *c, sana_error *err);
+
 #endif // SANA_CONFIG_H

@@ -148,6 +148,23 @@ static inline void sana_op_timestep_embedding(sana_backend *be, sana_tensor *y,
     be->i->ops.timestep_embedding(be, y, t, max_period);
 }
 
+static inline void sana_op_embedding(sana_backend *be, sana_tensor *y, const sana_tensor *ids,
+                                     const sana_tensor *table, float scale) {
+    if (sana_op_skip(be)) return;
+    SANA_ASSERT(ids->dtype == SANA_DTYPE_I32 && y->dtype == SANA_DTYPE_F32 && sana_is_float(table->dtype));
+    SANA_ASSERT(table->ndim == 2 && sana_tensor_dim(y, -1) == table->shape[1]);
+    SANA_ASSERT(sana_tensor_rows(y) == sana_tensor_numel(ids));
+    be->i->ops.embedding(be, y, ids, table, scale);
+}
+
+static inline void sana_op_rope(sana_backend *be, sana_tensor *y, const sana_tensor *x, int head_dim,
+                                int pos0, float theta) {
+    if (sana_op_skip(be)) return;
+    SANA_ASSERT(x->ndim == 3 && sana_tensor_same_shape(x, y) && x->dtype == SANA_DTYPE_F32);
+    SANA_ASSERT(head_dim > 0 && head_dim % 2 == 0 && x->shape[2] % head_dim == 0 && pos0 >= 0);
+    be->i->ops.rope(be, y, x, head_dim, pos0, theta);
+}
+
 // Memory helpers with the same skip-after-failure rule.
 static inline void sana_upload(sana_backend *be, sana_tensor *dst, const void *host) {
     if (!sana_op_skip(be)) be->i->upload(be, dst, host);

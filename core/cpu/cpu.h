@@ -17,4 +17,9 @@ const float *sana_cpu_as_f32(sana_backend *be, const sana_tensor *t, float **own
 // threads); NULL with a sticky error when out of memory.
 float *sana_cpu_scratch(sana_backend *be, size_t floats);
 
+// ops-gemma.c: the ops the Gemma-2 text encoder adds.
+void cpu_embedding(sana_backend *be, sana_tensor *y, const sana_tensor *ids, const sana_tensor *table,
+                   float scale);
+void cpu_rope(sana_backend *be, sana_tensor *y, const sana_tensor *x, int head_dim, int pos0, float theta);
+
 #endif // SANA_CPU_H
