@@ -17,7 +17,9 @@ const float *sana_cpu_as_f32(sana_backend *be, const sana_tensor *t, float **own
 // threads); NULL with a sticky error when out of memory.
 float *sana_cpu_scratch(sana_backend *be, size_t floats);
 
-// Image (NCHW) ops for DC-AE: ops-conv.c
+// Image (NCHW) ops for DC-AE: ops-conv.c. The im2col budget per band of output rows, in
+// floats (a tuning knob; tests lower it to exercise band edges).
+extern size_t sana_cpu_conv_col_floats;
 void cpu_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
                 const sana_tensor *b, int stride, int padding, int groups, int upsample);
 

@@ -2,7 +2,7 @@
 //
 // Dense and grouped convolutions are GEMMs through OpenBLAS: per group, y (Co/g, pixels) =
 // w (Co/g, Ci/g*kh*kw) x col (Ci/g*kh*kw, pixels), where col is the im2col matrix of a band of
-// output rows, so the scratch stays bounded (COL_FLOATS) at any image size. A 1x1 convolution
+// output rows, so the scratch stays bounded (sana_cpu_conv_col_floats) at any image size. A 1x1 convolution
 // with stride 1 needs no im2col: the input is already the (Ci, pixels) matrix. The nearest
 // upsampling in front of the convolution (DC-AE's up blocks) is folded into the im2col
 // addressing, so the upsampled image is never materialised. Depthwise convolutions (groups ==
@@ -23,7 +23,8 @@
 
 // Floats of im2col per band: 24 MB. Large enough that the GEMM's pixel dimension stays in the
 // hundreds even at K = 1024*9, small enough to stay a fixed cost beside the activations.
-#define COL_FLOATS ((size_t)6 << 20)
+// Tests lower it to force many bands (one output row each) on small images.
+size_t sana_cpu_conv_col_floats = (size_t)6 << 20;
 
 typedef struct conv_geom {
     int64_t Ci, H, W;     // input
@@ -174,10 +175,10 @@ void cpu_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sa
     const bool direct_1x1 = g.kh == 1 && g.kw == 1 && stride == 1 && padding == 0 && upsample == 1 &&
                             !inplace;
 
-    // Band rows: as many output rows as COL_FLOATS of im2col allow (at least one).
+    // Band rows: as many output rows as sana_cpu_conv_col_floats of im2col allow (at least one).
     int64_t R = g.Ho;
     if (!direct_1x1 && !depthwise)
-        R = SANA_MAX((int64_t)1, SANA_MIN(g.Ho, (int64_t)(COL_FLOATS / (size_t)(g.K * g.Wo))));
+        R = SANA_MAX((int64_t)1, SANA_MIN(g.Ho, (int64_t)(sana_cpu_conv_col_floats / (size_t)(g.K * g.Wo))));
     const size_t n_w = w->dtype == SANA_DTYPE_F32 ? 0 : (size_t)(g.Co * g.K);
     const size_t n_b = b && b->dtype != SANA_DTYPE_F32 ? (size_t)g.Co : 0;
     const size_t n_col = (direct_1x1 || depthwise) ? 0 : (size_t)(g.K * R * g.Wo);
