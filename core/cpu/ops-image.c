@@ -118,20 +118,23 @@ void cpu_pixel_unshuffle(sana_backend *be, sana_tensor *y, const sana_tensor *x,
 }
 
 // Per head: S (d+1, d) = [v; 1] relu(k)^T, O (d+1, N) = S relu(q), o = O[:d] / (O[d] + eps).
+// Heads are shared between the threads, each with its own buffers and single-threaded sgemm.
 void cpu_linear_attention_packed(sana_backend *be, sana_tensor *o, const sana_tensor *qkv,
                                  int head_dim, float eps) {
     const int64_t B = qkv->shape[0], G = qkv->shape[1] / (3 * head_dim);
     const int64_t N = qkv->shape[2] * qkv->shape[3], d = head_dim;
-    // relu(q), relu(k) (d, N) each, O (d+1, N), S (d+1, d)
-    float *buf = sana_cpu_scratch(be, (size_t)((3 * d + 1) * N + (d + 1) * d));
+    const int64_t per_thread = (3 * d + 1) * N + (d + 1) * d; // relu(q), relu(k), O, S
+    float *buf = sana_cpu_scratch(be, (size_t)(omp_get_max_threads() * per_thread));
     if (!buf) return;
-    float *Qr = buf, *Kr = Qr + d * N, *O = Kr + d * N, *S = O + (d + 1) * N;
-    for (int64_t n = 0; n < B; n++)
-        for (int64_t g = 0; g < G; g++) {
-            const float *q = (const float *)qkv->data + (n * G + g) * 3 * d * N;
+#pragma omp parallel
+    {
+        float *Qr = buf + (int64_t)omp_get_thread_num() * per_thread, *Kr = Qr + d * N, *O = Kr + d * N;
+        float *S = O + (d + 1) * N;
+#pragma omp for schedule(dynamic)
+        for (int64_t hg = 0; hg < B * G; hg++) {
+            const float *q = (const float *)qkv->data + hg * 3 * d * N;
             const float *k = q + d * N, *v = k + d * N;
-            float *out = (float *)o->data + (n * G + g) * d * N;
-#pragma omp parallel for
+            float *out = (float *)o->data + hg * d * N;
             for (int64_t i = 0; i < d * N; i++) {
                 Qr[i] = q[i] > 0.0f ? q[i] : 0.0f;
                 Kr[i] = k[i] > 0.0f ? k[i] : 0.0f;
@@ -146,12 +149,11 @@ void cpu_linear_attention_packed(sana_backend *be, sana_tensor *o, const sana_te
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(d + 1), (int)N, (int)d, 1.0f, S, (int)d,
                         Qr, (int)N, 0.0f, O, (int)N);
-#pragma omp parallel for
-            for (int64_t m = 0; m < N; m++) {
-                const float den = O[d * N + m] + eps;
-                for (int64_t i = 0; i < d; i++) out[i * N + m] = O[i * N + m] / den;
-            }
+            for (int64_t m = 0; m < N; m++) O[d * N + m] += eps;
+            for (int64_t i = 0; i < d; i++)
+                for (int64_t m = 0; m < N; m++) out[i * N + m] = O[i * N + m] / O[d * N + m];
         }
+    }
 }
 
 // In place on b: b[.., t, ..] = a[.., La - e + t, ..] * (float)(1 - t/e) + b[.., t, ..] * (float)(t/e)

@@ -321,6 +321,8 @@ int main(void) {
         {"3x3 stride 2 pad 1, odd size, bf16", 1, 4, 7, 10, 6, 3, 3, 2, 1, 1, 1, true, true, false, 0},
         {"nearest x2 + 3x3 pad 1", 2, 4, 3, 5, 3, 3, 3, 1, 1, 1, 2, true, false, false, 0},
         {"nearest x2 + 3x3, one-row bands", 1, 4, 3, 5, 6, 3, 3, 1, 1, 1, 2, true, true, false, 1},
+        {"nearest x2 + 3x3 on a 1x1 image", 2, 3, 1, 1, 2, 3, 3, 1, 1, 1, 2, true, false, false, 0},
+        {"nearest x2 + 3x3 on one column, no bias", 1, 2, 4, 1, 3, 3, 3, 1, 1, 1, 2, false, false, false, 1},
         {"nearest x3 + 2x2 stride 2, no bias", 1, 3, 3, 4, 5, 2, 2, 2, 0, 1, 3, false, false, false, 0},
         {"1x3 pad 1 (non-square kernel)", 1, 3, 4, 6, 2, 1, 3, 1, 1, 1, 1, true, false, false, 0},
         {"1x1, bias", 2, 6, 5, 7, 9, 1, 1, 1, 0, 1, 1, true, false, false, 0},
@@ -332,6 +334,7 @@ int main(void) {
         {"3x3 in place", 2, 5, 7, 6, 5, 3, 3, 1, 1, 1, 1, true, false, true, 0},
         {"3x3 in place, one-row bands", 2, 5, 7, 6, 5, 3, 3, 1, 1, 1, 1, false, true, true, 1},
         {"5x5 in place, one-row bands (halo of 2)", 1, 3, 6, 5, 3, 5, 5, 1, 2, 1, 1, true, false, true, 1},
+        {"5x5 in place, 2-row bands, last band 1 row", 2, 3, 7, 5, 3, 5, 5, 1, 2, 1, 1, true, true, true, 1},
         {"3x3 grouped in place, two-row bands", 1, 6, 9, 5, 6, 3, 3, 1, 1, 3, 1, true, false, true, 2 * 9 * 5 * 2},
         {"1x1 grouped in place, one-row bands", 2, 6, 4, 5, 6, 1, 1, 1, 0, 2, 1, false, false, true, 1},
     };
