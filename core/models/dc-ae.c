@@ -199,13 +199,18 @@ void sana_dcae_free(sana_dcae *m) {
     free(m);
 }
 
+int sana_dcae_spatial_factor(const sana_dcae *m) { return m->config.spatial_compression_ratio; }
+
+float sana_dcae_scaling_factor(const sana_dcae *m) { return m->config.scaling_factor; }
+
 // ------------------------------------------------------------------------------------------------
 // Cost model: workspace floats and FLOPs of one pass. Keep in step with the forward code below
 // (each forward function names the cost function that sizes it).
 
 typedef struct cost {
-    int64_t floats; // workspace high-water mark
+    int64_t floats;  // workspace high-water mark
     double flops;
+    double up_flops; // the part in nearest-x2 + 3x3 convolutions
 } cost;
 
 static void need(cost *k, int64_t floats) { k->floats = SANA_MAX(k->floats, floats); }
@@ -246,6 +251,7 @@ static cost decoder_cost(const sana_dcae_config *c, int64_t h, int64_t w) {
             if (c->upsample_interpolate) {
                 need(&k, C * N + Co * 4 * N);
                 k.flops += conv_flops(Co, C, 9, 4 * N);
+                k.up_flops += conv_flops(Co, C, 9, 4 * N);
             } else {
                 need(&k, C * N + 2 * Co * 4 * N);
                 k.flops += conv_flops(4 * Co, C, 9, N);
@@ -259,6 +265,7 @@ static cost decoder_cost(const sana_dcae_config *c, int64_t h, int64_t w) {
         k.flops += conv_flops(c->in_channels, C, 9, N);
     } else if (c->upsample_interpolate) {
         k.flops += conv_flops(c->in_channels, C, 9, 4 * N);
+        k.up_flops += conv_flops(c->in_channels, C, 9, 4 * N);
     } else {
         need(&k, C * N + 4 * c->in_channels * N);
         k.flops += conv_flops(4 * c->in_channels, C, 9, N);
@@ -649,6 +656,7 @@ static sana_status plan_pass(const sana_dcae *m, bool decode, int64_t Hin, int64
     if (!p->pub.tiled) {
         p->pub.tiles = 1;
         p->pub.flops = untiled.flops;
+        p->pub.flops_upsample = untiled.up_flops;
         p->ws_floats = untiled.floats;
         p->pub.workspace_bytes = p->pub.untiled_bytes;
         return SANA_OK;
@@ -660,6 +668,7 @@ static sana_status plan_pass(const sana_dcae *m, bool decode, int64_t Hin, int64
                                SANA_MIN(g->min_w, Win - j * g->stride_w));
             p->ws_floats = SANA_MAX(p->ws_floats, k.floats);
             p->pub.flops += k.flops;
+            p->pub.flops_upsample += k.up_flops;
         }
     const int64_t cin = decode ? m->config.latent_channels : m->config.in_channels;
     const int64_t cout = decode ? m->config.in_channels : m->config.latent_channels;

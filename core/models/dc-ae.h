@@ -93,6 +93,11 @@ sana_status sana_dcae_load(const char *dir, sana_backend *be, unsigned parts, sa
                            sana_error *err);
 void sana_dcae_free(sana_dcae *m);
 
+// Image pixels per latent pixel along each side (32 for f32c32), and the factor the pipelines
+// divide latents by before decoding (config.scaling_factor, 0.41407 for SANA).
+int sana_dcae_spatial_factor(const sana_dcae *m);
+float sana_dcae_scaling_factor(const sana_dcae *m);
+
 // ------------------------------------------------------------------------------------------------
 // Tiling
 
@@ -122,6 +127,8 @@ typedef struct sana_dcae_plan {
     size_t untiled_bytes;   // workspace an untiled pass needs
     size_t workspace_bytes; // arena memory the chosen way takes (tile buffers included)
     double flops;           // 2 x multiply-adds of the convolutions and attention products
+    double flops_upsample;  // the part in nearest-x2 + 3x3 convolutions (the CPU backend runs
+                            // them as 2x2 sub-pixel convolutions: 16/36 of these FLOPs)
 } sana_dcae_plan;
 
 // Plans decoding an h x w latent (image r h x r w), or encoding an H x W image. Checks the

@@ -170,7 +170,8 @@ int main(int argc, char **argv) {
     check_write("vae/config.json", dcae_config(NULL, NULL), -1);
     err = (sana_error){0};
     s = sana_dcae_load(dir, be, SANA_DCAE_DECODER, &m, &err);
-    check_true(s == SANA_OK, "the matching config loads (decoder only)", "%s", err.message);
+    check_true(s == SANA_OK && sana_dcae_spatial_factor(m) == 8 && sana_dcae_scaling_factor(m) == 0.41407f,
+               "the matching config loads (decoder only)", "%s", err.message);
     sana_arena *arena = sana_arena_new(be, 0);
     if (m) {
         sana_tensor z = host(1, 4, 3, 5), img = host(1, 3, 24, 40);
