@@ -20,10 +20,11 @@
 // Depthwise convolutions (groups == channels) are direct loops over each plane, vectorised
 // along rows.
 //
-// In place (y == x, stride 1, same shape): bands are processed in waves of one band per
-// thread; each wave first saves the input rows the next wave reads above it (its halo), builds
-// all its cols, and only then writes its output rows. 1x1 convolutions need no halo. Depthwise
-// planes are copied before they are overwritten.
+// In place (y == x, stride 1, same shape): the image is cut into bands that threads take in any
+// order; a prepass saves the rows each band's neighbours read across its edges, and inside a
+// band the rows already overwritten above the current chunk come from a rolling copy (see
+// conv_bands). 1x1 convolutions need no halo. Depthwise planes are copied before they are
+// overwritten.
 //
 // Weights are widened from their stored dtype (bf16 in the published checkpoints) into the
 // backend's scratch once per call: one layer, never the model.
@@ -49,18 +50,30 @@ typedef struct conv_geom {
     int64_t Hu, Wu;       // upsampled input size
 } conv_geom;
 
-// The rows of one sample's input, with the halo of an in-place wave: rows below
-// `halo_y0 + pad` come from `halo` (Ci, pad, W) when it is set.
+// Where the rows of one sample's input come from: rows [lo, hi) from x, the `pad` rows above
+// lo from `above` and the `pad` rows from hi on from `below` (copies, (Ci, pad, W) each),
+// when those are set (in place, rows outside [lo, hi) may already hold output).
 typedef struct conv_src {
     const float *x;     // (Ci, H, W)
-    const float *halo;  // (Ci, pad, W) copy of input rows [halo_y0, halo_y0 + pad), or NULL
-    int64_t halo_y0;
+    int64_t lo, hi;
+    const float *above; // rows [lo - pad, lo), or NULL
+    const float *below; // rows [hi, hi + pad), or NULL
 } conv_src;
 
 static inline const float *src_row(const conv_geom *g, const conv_src *s, int64_t c, int64_t r) {
-    if (s->halo && r < s->halo_y0 + g->pad)
-        return s->halo + (c * g->pad + (r - s->halo_y0)) * g->W;
+    if (s->above && r < s->lo) return s->above + (c * g->pad + (r - (s->lo - g->pad))) * g->W;
+    if (s->below && r >= s->hi) return s->below + (c * g->pad + (r - s->hi)) * g->W;
     return s->x + (c * g->H + r) * g->W;
+}
+
+// Copies rows [r0, r0 + pad) of all channels of x (zeros outside [0, H)) to dst (Ci, pad, W).
+static void save_rows(float *dst, const conv_geom *g, const conv_src *s, int64_t r0) {
+    for (int64_t c = 0; c < g->Ci; c++)
+        for (int64_t k = 0; k < g->pad; k++) {
+            float *d = dst + (c * g->pad + k) * g->W;
+            if (r0 + k >= 0 && r0 + k < g->H) memcpy(d, src_row(g, s, c, r0 + k), (size_t)g->W * sizeof(float));
+            else memset(d, 0, (size_t)g->W * sizeof(float));
+        }
 }
 
 // col (kb, R*Wo) for output rows [y0, y0+R) and input channels [c0, c0 + Cig); with a bias,
@@ -261,7 +274,7 @@ static void conv_items(const conv_geom *g, int64_t B, float *Y, const float *X, 
         for (int64_t it = 0; it < items; it++) {
             const int64_t gi = it % g->groups, band = (it / g->groups) % bands, n = it / g->groups / bands;
             const int64_t y0 = band * R, r = SANA_MIN(R, g->Ho - y0);
-            const conv_src src = {.x = X + n * g->Ci * g->H * g->W};
+            const conv_src src = {.x = X + n * g->Ci * g->H * g->W, .lo = 0, .hi = g->H};
             float *y = Y + n * g->Co * g->Ho * g->Wo;
             im2col(col, g, &src, gi * g->Cig, y0, r);
             gemm1(Wb + gi * g->Cog * g->kb, col, y + (gi * g->Cog * g->Ho + y0) * g->Wo, g->Cog, r * g->Wo, g->kb,
@@ -270,39 +283,42 @@ static void conv_items(const conv_geom *g, int64_t B, float *Y, const float *X, 
     }
 }
 
-// In place with a halo (kernel > 1): waves of one band per thread, in order.
-static void conv_waves(const conv_geom *g, int64_t B, float *Y, const float *Wb, float *scratch,
-                       int64_t R, int64_t per_thread, float *halo0, float *halo1) {
-    const int64_t bands = (g->Ho + R - 1) / R, p = g->pad;
-    const int nt = omp_get_max_threads();
+// In place with a halo (kernel > 1). The image is cut into bands of whole rows, each done by
+// one thread top to bottom in chunks of R rows. A band only overwrites its own rows, so once a
+// prepass has saved every band's first and last `pad` rows (what its neighbours read), the
+// bands are independent: no thread ever waits for another. Inside a band, the rows above the
+// current chunk were overwritten by the previous chunk; they are saved (the rolling halo)
+// after the chunk's im2col, before its GEMM writes.
+static void conv_bands(const conv_geom *g, int64_t B, float *Y, const float *Wb, float *scratch,
+                       int64_t R, int64_t per_thread, int64_t band_rows, float *edges) {
+    const int64_t p = g->pad, bands = (g->Ho + band_rows - 1) / band_rows, edge = g->Ci * p * g->W;
     for (int64_t n = 0; n < B; n++) {
         float *x = Y + n * g->Ci * g->H * g->W; // input and output of this sample
-#pragma omp parallel num_threads(nt)
+        const conv_src whole = {.x = x, .lo = 0, .hi = g->H};
+#pragma omp parallel for
+        for (int64_t b = 0; b < bands; b++) { // edges[b]: first pad rows, then last pad rows
+            save_rows(edges + 2 * b * edge, g, &whole, b * band_rows);
+            save_rows(edges + (2 * b + 1) * edge, g, &whole, SANA_MIN(g->Ho, (b + 1) * band_rows) - p);
+        }
+#pragma omp parallel
         {
-            const int t = omp_get_thread_num(), nthr = omp_get_num_threads();
-            float *col = scratch + (int64_t)t * per_thread;
-            for (int64_t wave = 0, wi = 0; wave < bands; wave += nthr, wi++) {
-                float *halo_cur = wi % 2 ? halo1 : halo0, *halo_next = wi % 2 ? halo0 : halo1;
-                const int64_t start = wave * R, end = SANA_MIN(g->Ho, (wave + nthr) * R);
-#pragma omp single
-                { // rows [end - p, end): the next wave's top halo, saved before this wave writes
-                    const conv_src s = {.x = x, .halo = wi ? halo_cur : NULL, .halo_y0 = start - p};
-                    for (int64_t c = 0; c < g->Ci; c++)
-                        for (int64_t k = 0; k < p; k++) {
-                            const int64_t row = end - p + k;
-                            float *d = halo_next + (c * p + k) * g->W;
-                            if (row >= 0 && row < g->H) memcpy(d, src_row(g, &s, c, row), (size_t)g->W * sizeof(float));
-                            else memset(d, 0, (size_t)g->W * sizeof(float));
-                        }
-                } // implicit barrier
-                const int64_t band = wave + t, y0 = band * R, r = band < bands ? SANA_MIN(R, g->Ho - y0) : 0;
-                const conv_src src = {.x = x, .halo = (t == 0 && wi) ? halo_cur : NULL, .halo_y0 = start - p};
-                for (int gi = 0; r > 0 && gi < g->groups; gi++)
-                    im2col(col + gi * g->kb * r * g->Wo, g, &src, gi * g->Cig, y0, r);
-#pragma omp barrier
-                for (int gi = 0; r > 0 && gi < g->groups; gi++)
-                    gemm1(Wb + gi * g->Cog * g->kb, col + gi * g->kb * r * g->Wo, x + (gi * g->Cog * g->Ho + y0) * g->Wo,
-                          g->Cog, r * g->Wo, g->kb, g->Ho * g->Wo);
+            float *col = scratch + (int64_t)omp_get_thread_num() * per_thread;
+            float *halo = col + (per_thread - edge);
+#pragma omp for schedule(dynamic)
+            for (int64_t b = 0; b < bands; b++) {
+                const int64_t by0 = b * band_rows, by1 = SANA_MIN(g->Ho, by0 + band_rows);
+                const float *below = b + 1 < bands ? edges + 2 * (b + 1) * edge : NULL;
+                for (int64_t y0 = by0; y0 < by1; y0 += R) {
+                    const int64_t r = SANA_MIN(R, by1 - y0);
+                    const conv_src src = {.x = x, .lo = y0, .hi = by1, .below = below,
+                                          .above = y0 == by0 ? (b > 0 ? edges + (2 * b - 1) * edge : NULL) : halo};
+                    for (int gi = 0; gi < g->groups; gi++)
+                        im2col(col + gi * g->kb * r * g->Wo, g, &src, gi * g->Cig, y0, r);
+                    if (y0 + r < by1) save_rows(halo, g, &src, y0 + r - p); // rows the next chunk reads above it
+                    for (int gi = 0; gi < g->groups; gi++)
+                        gemm1(Wb + gi * g->Cog * g->kb, col + gi * g->kb * r * g->Wo, x + (gi * g->Cog * g->Ho + y0) * g->Wo,
+                              g->Cog, r * g->Wo, g->kb, g->Ho * g->Wo);
+                }
             }
         }
     }
@@ -376,19 +392,22 @@ void cpu_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sa
         goto done;
     }
 
-    // General: output rows per band within the col budget (all groups' cols in place mode), and
-    // enough bands to share between the threads; in place, at least `padding` rows.
-    const int64_t halo = inplace && padding > 0;
+    // General: output rows per band within the col budget (in place: per chunk, all groups'
+    // cols), and enough bands to share between the threads; in place, chunks and bands of at
+    // least `padding` rows.
+    const bool halo = inplace && padding > 0;
     const int64_t col_rows = halo ? g.groups * g.kb : g.kb;
     int64_t R = SANA_MAX((int64_t)1, (int64_t)(sana_cpu_conv_col_floats / (size_t)(col_rows * g.Wo)));
     R = SANA_MIN(R, SANA_MAX((int64_t)1, (g.Ho + 2 * nt - 1) / (2 * nt)));
     if (halo) R = SANA_MAX(R, (int64_t)padding);
-    const int64_t per_thread = col_rows * R * g.Wo, n_halo = halo ? g.Ci * padding * g.W : 0;
-    float *s = sana_cpu_scratch(be, (size_t)(g.Co * g.kb + nt * per_thread + 2 * n_halo));
+    const int64_t edge = g.Ci * padding * g.W, per_thread = col_rows * R * g.Wo + (halo ? edge : 0);
+    const int64_t band_rows = SANA_MAX((int64_t)padding, (g.Ho + 8 * nt - 1) / (8 * nt));
+    const int64_t n_edges = halo ? 2 * ((g.Ho + band_rows - 1) / band_rows) * edge : 0;
+    float *s = sana_cpu_scratch(be, (size_t)(g.Co * g.kb + nt * per_thread + n_edges));
     if (!s) goto done;
     widen_weights(s, &g, w, bias);
     float *cols = s + g.Co * g.kb;
-    if (halo) conv_waves(&g, B, y->data, s, cols, R, per_thread, cols + nt * per_thread, cols + nt * per_thread + n_halo);
+    if (halo) conv_bands(&g, B, y->data, s, cols, R, per_thread, band_rows, cols + nt * per_thread);
     else conv_items(&g, B, y->data, x->data, s, cols, R, per_thread);
 done:
     free(bo);

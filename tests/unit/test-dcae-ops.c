@@ -335,6 +335,9 @@ int main(void) {
         {"3x3 in place, one-row bands", 2, 5, 7, 6, 5, 3, 3, 1, 1, 1, 1, false, true, true, 1},
         {"5x5 in place, one-row bands (halo of 2)", 1, 3, 6, 5, 3, 5, 5, 1, 2, 1, 1, true, false, true, 1},
         {"5x5 in place, 2-row bands, last band 1 row", 2, 3, 7, 5, 3, 5, 5, 1, 2, 1, 1, true, true, true, 1},
+        {"3x3 in place, tall: bands of several one-row chunks", 1, 4, 41, 6, 4, 3, 3, 1, 1, 1, 1, true, false, true, 1},
+        {"5x5 in place, tall: two-row chunks in three-row bands", 1, 3, 37, 5, 3, 5, 5, 1, 2, 1, 1, true, true, true, 1},
+        {"3x3 grouped in place, tall, one-row chunks", 2, 6, 33, 4, 6, 3, 3, 1, 1, 3, 1, true, false, true, 1},
         {"3x3 grouped in place, two-row bands", 1, 6, 9, 5, 6, 3, 3, 1, 1, 3, 1, true, false, true, 2 * 9 * 5 * 2},
         {"1x1 grouped in place, one-row bands", 2, 6, 4, 5, 6, 1, 1, 1, 0, 2, 1, false, false, true, 1},
     };
