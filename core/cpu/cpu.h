@@ -17,6 +17,11 @@ const float *sana_cpu_as_f32(sana_backend *be, const sana_tensor *t, float **own
 // threads); NULL with a sticky error when out of memory.
 float *sana_cpu_scratch(sana_backend *be, size_t floats);
 
+// Work (elements touched, or multiply-adds / 64) below which the image ops run a loop on one
+// thread: waking the team costs more than it saves, and far more on a busy machine. Default
+// 65536; tests set 0 to run every loop threaded on tiny shapes.
+extern int64_t sana_cpu_par_work;
+
 // Image (NCHW) ops for DC-AE: ops-conv.c. The im2col budget per band of output rows, in
 // floats (a tuning knob; tests lower it to exercise band edges).
 extern size_t sana_cpu_conv_col_floats;

@@ -114,7 +114,7 @@ static void im2col(float *col, const conv_geom *g, const conv_src *s, int64_t c0
 // Wb (Co, kb) = [w (Co, K) | b]: the weights widened to fp32 with the bias as a last column.
 static void widen_weights(float *Wb, const conv_geom *g, const sana_tensor *w, const float *bias) {
     const size_t es = sana_dtype_size(w->dtype);
-#pragma omp parallel for
+#pragma omp parallel for if (g->Co * g->K >= sana_cpu_par_work)
     for (int64_t o = 0; o < g->Co; o++) {
         sana_widen_to_f32(Wb + o * g->kb, (const char *)w->data + (size_t)(o * g->K) * es, w->dtype, (size_t)g->K);
         if (g->kb > g->K) Wb[o * g->kb + g->K] = bias[o];
@@ -135,7 +135,7 @@ static void conv_depthwise(sana_backend *be, const conv_geom *g, int64_t B, floa
     const int64_t HW = g->H * g->W, planes = B * g->Co;
     const bool inplace = Y == X;
     bool failed = false;
-#pragma omp parallel
+#pragma omp parallel if (planes * HW * g->kh * g->kw >= sana_cpu_par_work)
     {
         float *copy = inplace ? malloc((size_t)HW * sizeof(float)) : NULL;
         if (inplace && !copy) {
@@ -186,7 +186,7 @@ static const int fold_lo[2][2] = {{0, 1}, {0, 2}}, fold_hi[2][2] = {{0, 2}, {1, 
 static void fold_weights(float *Wp, const conv_geom *g, const sana_tensor *w, const float *bias,
                          int64_t kb4) {
     const size_t es = sana_dtype_size(w->dtype);
-#pragma omp parallel for
+#pragma omp parallel for if (g->Co * g->Ci * 9 >= sana_cpu_par_work)
     for (int64_t o = 0; o < g->Co; o++) {
         float k9[9];
         for (int64_t c = 0; c < g->Ci; c++) {
@@ -236,7 +236,7 @@ static void im2col_2x2(float *col, const conv_geom *g, const float *x, int64_t y
 static void conv_up2(const conv_geom *g, int64_t B, float *Y, const float *X, const float *Wp,
                      int64_t kb4, float *scratch, int64_t R, int64_t per_thread) {
     const int64_t bands = (g->H + R - 1) / R, items = B * bands;
-#pragma omp parallel
+#pragma omp parallel if (B * g->Co * g->Ci * 16 * g->H * g->W / 64 >= sana_cpu_par_work)
     {
         float *col = scratch + (int64_t)omp_get_thread_num() * per_thread;
         float *tmp = col + kb4 * R * g->W; // (Co, R*W)
@@ -267,7 +267,7 @@ static void conv_up2(const conv_geom *g, int64_t B, float *Y, const float *X, co
 static void conv_items(const conv_geom *g, int64_t B, float *Y, const float *X, const float *Wb,
                        float *scratch, int64_t R, int64_t per_thread) {
     const int64_t bands = (g->Ho + R - 1) / R, items = B * bands * g->groups;
-#pragma omp parallel
+#pragma omp parallel if (B * g->Co * g->K * g->Ho * g->Wo / 64 >= sana_cpu_par_work)
     {
         float *col = scratch + (int64_t)omp_get_thread_num() * per_thread;
 #pragma omp for schedule(dynamic)
@@ -295,12 +295,13 @@ static void conv_bands(const conv_geom *g, int64_t B, float *Y, const float *Wb,
     for (int64_t n = 0; n < B; n++) {
         float *x = Y + n * g->Ci * g->H * g->W; // input and output of this sample
         const conv_src whole = {.x = x, .lo = 0, .hi = g->H};
-#pragma omp parallel for
+        const bool par = g->Co * g->K * g->Ho * g->Wo / 64 >= sana_cpu_par_work;
+#pragma omp parallel for if (par)
         for (int64_t b = 0; b < bands; b++) { // edges[b]: first pad rows, then last pad rows
             save_rows(edges + 2 * b * edge, g, &whole, b * band_rows);
             save_rows(edges + (2 * b + 1) * edge, g, &whole, SANA_MIN(g->Ho, (b + 1) * band_rows) - p);
         }
-#pragma omp parallel
+#pragma omp parallel if (par)
         {
             float *col = scratch + (int64_t)omp_get_thread_num() * per_thread;
             float *halo = col + (per_thread - edge);
@@ -363,7 +364,7 @@ void cpu_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sa
         for (int64_t n = 0; n < B; n++) {
             const float *X = (const float *)x->data + n * g.Ci * N;
             float *Y = (float *)y->data + n * g.Co * N;
-#pragma omp parallel for
+#pragma omp parallel for if (g.Co * N >= sana_cpu_par_work)
             for (int64_t o = 0; o < g.Co; o++)
                 for (int64_t t = 0; t < N; t++) Y[o * N + t] = bias ? bias[o] : 0.0f;
             if (groups == 1) { // one threaded GEMM
@@ -371,7 +372,7 @@ void cpu_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sa
                             X, (int)N, 1.0f, Y, (int)N);
                 continue;
             }
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (g.Co * g.K * N / 64 >= sana_cpu_par_work)
             for (int gi = 0; gi < groups; gi++) // small per-group GEMMs, one per thread at a time
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.Cog, (int)N, (int)g.K, 1.0f,
                             Wf + gi * g.Cog * g.K, (int)g.K, X + gi * g.Cig * N, (int)N, 1.0f, Y + gi * g.Cog * N, (int)N);

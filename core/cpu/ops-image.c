@@ -10,6 +10,8 @@
 
 #include "cpu.h"
 
+int64_t sana_cpu_par_work = (int64_t)1 << 16;
+
 // Pixels per block of the channel norms: the statistics of a block are gathered over all
 // channels with unit-stride reads (NCHW keeps a pixel's channels H*W apart).
 #define NORM_BLOCK 256
@@ -23,7 +25,7 @@ void cpu_channel_rms_norm(sana_backend *be, sana_tensor *y, const sana_tensor *x
     const float *Wt = sana_cpu_as_f32(be, w, &wo), *Bs = sana_cpu_as_f32(be, b, &bo);
     if (!Wt || !Bs) goto done;
     const int64_t nblk = (S + NORM_BLOCK - 1) / NORM_BLOCK;
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (B * C * S >= sana_cpu_par_work)
     for (int64_t n = 0; n < B; n++)
         for (int64_t blk = 0; blk < nblk; blk++) {
             const int64_t s0 = blk * NORM_BLOCK, ns = SANA_MIN((int64_t)NORM_BLOCK, S - s0);
@@ -56,7 +58,7 @@ void cpu_batch_norm(sana_backend *be, sana_tensor *y, const sana_tensor *x, cons
     const float *M = sana_cpu_as_f32(be, mean, &o[0]), *V = sana_cpu_as_f32(be, var, &o[1]);
     const float *Wt = sana_cpu_as_f32(be, w, &o[2]), *Bs = sana_cpu_as_f32(be, b, &o[3]);
     if (!M || !V || !Wt || !Bs) goto done;
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (B * C * S >= sana_cpu_par_work)
     for (int64_t n = 0; n < B; n++)
         for (int64_t c = 0; c < C; c++) {
             const double alpha = (double)Wt[c] / sqrt((double)V[c] + (double)eps);
@@ -79,7 +81,7 @@ void cpu_pixel_shuffle(sana_backend *be, sana_tensor *y, const sana_tensor *x, i
     (void)be;
     const int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int64_t Co = y->shape[1], Ho = H * r, Wo = W * r;
-#pragma omp parallel for collapse(3)
+#pragma omp parallel for collapse(3) if (B * Co * Ho * Wo >= sana_cpu_par_work)
     for (int64_t n = 0; n < B; n++)
         for (int64_t o = 0; o < Co; o++)
             for (int64_t yy = 0; yy < Ho; yy++) {
@@ -100,7 +102,7 @@ void cpu_pixel_unshuffle(sana_backend *be, sana_tensor *y, const sana_tensor *x,
     (void)be;
     const int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int64_t Co = y->shape[1], Ho = H / r, Wo = W / r, rr = (int64_t)r * r;
-#pragma omp parallel for collapse(3)
+#pragma omp parallel for collapse(3) if (B * C * H * W >= sana_cpu_par_work)
     for (int64_t n = 0; n < B; n++)
         for (int64_t o = 0; o < Co; o++)
             for (int64_t i = 0; i < Ho; i++) {
@@ -126,7 +128,7 @@ void cpu_linear_attention_packed(sana_backend *be, sana_tensor *o, const sana_te
     const int64_t per_thread = (3 * d + 1) * N + (d + 1) * d; // relu(q), relu(k), O, S
     float *buf = sana_cpu_scratch(be, (size_t)(omp_get_max_threads() * per_thread));
     if (!buf) return;
-#pragma omp parallel
+#pragma omp parallel if (B * G * 2 * (d + 1) * d * N / 64 >= sana_cpu_par_work)
     {
         float *Qr = buf + (int64_t)omp_get_thread_num() * per_thread, *Kr = Qr + d * N, *O = Kr + d * N;
         float *S = O + (d + 1) * N;
@@ -161,7 +163,7 @@ void cpu_blend(sana_backend *be, sana_tensor *b, const sana_tensor *a, int axis,
     (void)be;
     const int64_t P = b->shape[0] * b->shape[1];
     const int64_t Ha = a->shape[2], Wa = a->shape[3], Hb = b->shape[2], Wb = b->shape[3];
-#pragma omp parallel for
+#pragma omp parallel for if (P * extent * (axis == 2 ? Wb : Hb) >= sana_cpu_par_work)
     for (int64_t p = 0; p < P; p++) {
         const float *A = (const float *)a->data + p * Ha * Wa;
         float *Bp = (float *)b->data + p * Hb * Wb;
@@ -187,7 +189,7 @@ void cpu_copy2d(sana_backend *be, sana_tensor *dst, int dy, int dx, const sana_t
     (void)be;
     const int64_t P = dst->shape[0] * dst->shape[1];
     const int64_t Hd = dst->shape[2], Wd = dst->shape[3], Hs = src->shape[2], Ws = src->shape[3];
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (P * h * w >= sana_cpu_par_work)
     for (int64_t p = 0; p < P; p++)
         for (int64_t i = 0; i < h; i++)
             memcpy((float *)dst->data + (p * Hd + dy + i) * Wd + dx,

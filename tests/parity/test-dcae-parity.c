@@ -5,8 +5,9 @@
 // FIXTURE_DIR holds vae/ (config.json + weights), taps.safetensors and tiled.safetensors as
 // tests/reference/gen_dcae.py writes them. Every tensor must be within max|d|/max|ref| <= 1e-4
 // and cosine >= 0.99999, and every tap of the fixture must be emitted by the C model. The
-// batch-1 passes run twice: with the CPU's normal convolution bands and with one output row
-// per band (in-place convolutions then read their halo rows from saved copies).
+// batch-1 passes run twice: with the CPU's defaults, and with one output row per convolution
+// band (in-place convolutions then read their halo rows from saved copies) and every loop
+// threaded however small.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,15 +94,18 @@ int main(int argc, char **argv) {
     sana_tensor img = new_like(arena, 1, c->in_channels, z.shape[2] * r, z.shape[3] * r);
     sana_tensor lat = new_like(arena, 1, c->latent_channels, x.shape[2] / r, x.shape[3] / r);
     const size_t bands = sana_cpu_conv_col_floats;
+    const int64_t par = sana_cpu_par_work;
     for (int pass = 0; pass < 2; pass++) {
         const sana_tap *tp = pass == 0 ? &tap : NULL;
         sana_cpu_conv_col_floats = pass == 0 ? bands : 1;
+        sana_cpu_par_work = pass == 0 ? par : 0;
         fx_check(sana_dcae_decode(m, arena, &img, &z, &off, tp, &err), &err, "decode");
-        failures += compare_output(be, ref, "output.decode", pass ? "decode (one-row bands)" : "output.decode", &img);
+        failures += compare_output(be, ref, "output.decode", pass ? "decode (one-row bands, all threaded)" : "output.decode", &img);
         fx_check(sana_dcae_encode(m, arena, &lat, &x, &off, tp, &err), &err, "encode");
-        failures += compare_output(be, ref, "output.encode", pass ? "encode (one-row bands)" : "output.encode", &lat);
+        failures += compare_output(be, ref, "output.encode", pass ? "encode (one-row bands, all threaded)" : "output.encode", &lat);
     }
     sana_cpu_conv_col_floats = bands;
+    sana_cpu_par_work = par;
     for (int i = 0; i < sana_st_count(ref); i++) {
         const char *name = sana_st_name(ref, i);
         if (strncmp(name, "input.", 6) != 0 && strncmp(name, "output.", 7) != 0 && !s.seen[i]) {

@@ -1,6 +1,6 @@
 // test-dcae-ops: the CPU backend's image (NCHW) ops, each against a naive double-precision
 // loop written from the slot's comment in backend.h (odd sizes, batch 2, bf16 weights, in
-// place, one-row convolution bands).
+// place, one-row convolution bands), with the default threading and with every loop threaded.
 //
 // usage: test-dcae-ops
 #include <math.h>
@@ -341,11 +341,18 @@ int main(void) {
         {"3x3 grouped in place, two-row bands", 1, 6, 9, 5, 6, 3, 3, 1, 1, 3, 1, true, false, true, 2 * 9 * 5 * 2},
         {"1x1 grouped in place, one-row bands", 2, 6, 4, 5, 6, 1, 1, 1, 0, 2, 1, false, false, true, 1},
     };
-    for (size_t i = 0; i < SANA_ARRAY_LEN(convs); i++) test_conv(&convs[i]);
-    test_norms();
-    test_shuffles();
-    test_attention();
-    test_blend_copy();
+    // Twice: tiny loops on one thread (the default for such sizes), then every loop threaded.
+    const int64_t par = sana_cpu_par_work;
+    for (int pass = 0; pass < 2; pass++) {
+        sana_cpu_par_work = pass ? 0 : par;
+        printf("---- %s\n", pass ? "every loop threaded" : "default threading");
+        for (size_t i = 0; i < SANA_ARRAY_LEN(convs); i++) test_conv(&convs[i]);
+        test_norms();
+        test_shuffles();
+        test_attention();
+        test_blend_copy();
+    }
+    sana_cpu_par_work = par;
     sana_backend_free(be);
     return check_summary("dcae-ops");
 }
