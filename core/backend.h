@@ -132,7 +132,9 @@ typedef struct sana_backend_ops {
     // where positions outside [0, Hu) x [0, Wu) read 0. stride, upsample >= 1, padding >= 0;
     // groups divides Ci and Co (groups == Ci == Co: depthwise). In place (y == x) is allowed
     // when stride == upsample == 1, Co == Ci and Ho == H, Wo == W (a backend may use a scratch
-    // copy). Accumulation in fp32 (CPU: OpenBLAS sgemm over im2col tiles).
+    // copy). Accumulation in fp32 (CPU: OpenBLAS sgemm over im2col tiles). DC-AE binds w with
+    // SANA_WEIGHT_MATRIX, except depthwise kernels (SANA_WEIGHT_VECTOR); per-pixel linears come
+    // as 1x1 convolutions, their (Co, Ci) weights viewed as (Co, Ci, 1, 1).
     void (*conv2d)(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
                    const sana_tensor *b, int stride, int padding, int groups, int upsample);
     // RMSNorm over the channels of each pixel (diffusers RMSNorm applied to x.movedim(1, -1)):
