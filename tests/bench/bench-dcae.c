@@ -57,7 +57,8 @@ static double sgemm_rate(int M, int N, int K, int threads) {
     float *C = malloc((size_t)M * N * sizeof(float));
     for (size_t i = 0; i < (size_t)M * K; i++) A[i] = frand();
     for (size_t i = 0; i < (size_t)K * N; i++) B[i] = frand();
-    openblas_set_num_threads(threads);
+    const int saved = omp_get_max_threads(); // OpenBLAS's OpenMP build follows the OpenMP ICV
+    omp_set_num_threads(threads);
     double best = 1e30;
     for (int r = 0; r < 4; r++) { // the first is a warm-up
         double t = now();
@@ -65,7 +66,7 @@ static double sgemm_rate(int M, int N, int K, int threads) {
         t = now() - t;
         if (r > 0 && t < best) best = t;
     }
-    openblas_set_num_threads(omp_get_max_threads());
+    omp_set_num_threads(saved);
     free(A), free(B), free(C);
     return 2.0 * M * N * K / best * 1e-9;
 }
@@ -77,22 +78,26 @@ typedef struct timing {
     double last, kind[MAX_KINDS], stage[8];
     char stage_name[8][40];
     int n_stages;
+    int64_t prev_h;
 } timing;
 
+// Each tap closes the work since the previous one; a tap whose image size differs from the
+// previous tap's ends a resampling (up / down) block.
 static void on_tap(void *user, const char *name, const sana_tensor *t) {
-    (void)t;
     timing *tm = user;
     double n = now(), dt = n - tm->last;
     tm->last = n;
     const char *dot = strrchr(name, '.');
     int dots = 0;
     for (const char *p = name; *p; p++) dots += *p == '.';
+    const bool resized = tm->prev_h && t->shape[2] != tm->prev_h;
+    tm->prev_h = t->shape[2];
     int k;
     if (strstr(name, "conv_in")) k = 0;
     else if (strcmp(dot, ".attn") == 0) k = 3;
     else if (strcmp(dot, ".conv_out") == 0 && dots == 4) k = 4;
     else if (strstr(name, "norm_out") || strstr(name, "conv_act") || strstr(name, ".conv_out")) k = 5;
-    else if (dots == 3) k = strstr(name, "up_blocks") ? (strcmp(dot, ".0") == 0 && !strstr(name, "blocks.5.") ? 1 : 2) : 2;
+    else if (dots == 3) k = resized ? 1 : 2;
     else k = -1; // a stage's end: its time is in the blocks
     if (dots == 2 && (strstr(name, "up_blocks") || strstr(name, "down_blocks")) && tm->n_stages < 8) {
         snprintf(tm->stage_name[tm->n_stages], sizeof tm->stage_name[0], "%s", name);
