@@ -22,7 +22,6 @@
 
 #define WEIGHT_CHUNK_BYTES ((size_t)32 << 20) // weights are bump-allocated in chunks this size
 #define WEIGHT_OWN_BYTES ((size_t)4 << 20)    // a weight this large gets its own allocation
-#define STAGING_ELEMS ((size_t)4 << 20)       // weight elements converted per upload
 
 static const double MiB = 1024.0 * 1024.0;
 
@@ -179,12 +178,27 @@ static void *weight_alloc(sana_backend *be, size_t bytes) {
     return p;
 }
 
-// GEMM matrices become bf16 (cuBLASLt operands), everything else fp32. The host data (usually
-// the mmapped checkpoint) is converted a bounded chunk at a time, never copied whole.
+// GEMM matrices (linear, and convolution kernels bound as matrices) become bf16 (cuBLAS
+// operands), vectors fp32. The host data (usually the mmapped checkpoint) is converted a bounded
+// chunk at a time, never copied whole.
+//
+// Tables (SANA_WEIGHT_TABLE: Gemma-2's 256000 x 2304 embed_tokens, 1.18 GB in bf16) are not
+// uploaded: the result is the host tensor itself, in its stored dtype, and `embedding` gathers
+// the few rows a prompt needs on the host (gemma.cu). It points into the caller's host data, so
+// it lives as long as that does (the model's mapping of its checkpoint, as on the CPU backend),
+// not as long as this backend. Device memory is what limits an 8 GB card; see docs/cuda.md.
 static sana_status cuda_weight(sana_backend *be, const sana_tensor *host, sana_weight_use use, sana_tensor *out,
                                sana_error *err) {
     cuda_ctx *c = sana_cuda_ctx(be);
     *out = *host;
+    if (use == SANA_WEIGHT_TABLE) {
+        if (host->dtype != SANA_DTYPE_F32 && host->dtype != SANA_DTYPE_F16 && host->dtype != SANA_DTYPE_BF16) {
+            out->data = NULL;
+            return sana_errorf(err, SANA_STATUS_BAD_INPUT, "%s: table of dtype %s; expected F32, F16 or BF16", c->label,
+                               sana_dtype_name(host->dtype));
+        }
+        return SANA_OK;
+    }
     out->data = NULL;
     const sana_dtype want = use == SANA_WEIGHT_MATRIX ? SANA_DTYPE_BF16 : SANA_DTYPE_F32;
     const size_t n = (size_t)sana_tensor_numel(host), esize = sana_dtype_size(want);
@@ -197,15 +211,13 @@ static sana_status cuda_weight(sana_backend *be, const sana_tensor *host, sana_w
         sana_cuda_check(be, cudaMemcpyAsync(dev, host->data, n * esize, cudaMemcpyHostToDevice, c->stream),
                         "weight upload");
     } else if (dev) {
-        if (!c->staging) {
-            c->staging = (float *)malloc(STAGING_ELEMS * sizeof(float));
-            c->staging16 = (uint16_t *)malloc(STAGING_ELEMS * sizeof(uint16_t));
-            if (!c->staging || !c->staging16)
-                sana_cuda_fail(be, SANA_STATUS_NO_MEMORY, "out of host memory for the weight staging buffer");
-        }
+        if (!c->staging) c->staging = (float *)malloc(CUDA_STAGING_ELEMS * sizeof(float));
+        if (!c->staging16) c->staging16 = (uint16_t *)malloc(CUDA_STAGING_ELEMS * sizeof(uint16_t));
+        if (!c->staging || !c->staging16)
+            sana_cuda_fail(be, SANA_STATUS_NO_MEMORY, "out of host memory for the weight staging buffer");
         const size_t hsize = sana_dtype_size(host->dtype);
-        for (size_t i0 = 0; i0 < n && !sana_backend_failed(be); i0 += STAGING_ELEMS) {
-            const size_t m = n - i0 < STAGING_ELEMS ? n - i0 : STAGING_ELEMS;
+        for (size_t i0 = 0; i0 < n && !sana_backend_failed(be); i0 += CUDA_STAGING_ELEMS) {
+            const size_t m = n - i0 < CUDA_STAGING_ELEMS ? n - i0 : CUDA_STAGING_ELEMS;
             sana_widen_to_f32(c->staging, (const char *)host->data + i0 * hsize, host->dtype, m);
             const void *src = c->staging;
             if (want == SANA_DTYPE_BF16) {
@@ -332,6 +344,9 @@ sana_cuda_backend_new(const sana_module_args *args, sana_backend **out, sana_err
     c->log = args->log;
     const char *gemm = getenv("SANA_CUDA_GEMM");
     c->force_gemmex = gemm && strcmp(gemm, "gemmex") == 0;
+    const char *conv = getenv("SANA_CUDA_CONV_BYTES"); // tests: small tiles, many bands
+    const long long conv_bytes = conv ? atoll(conv) : 0;
+    c->conv_bytes = conv_bytes > 0 ? (size_t)conv_bytes : CUDA_CONV_BYTES;
 
     if (sana_cuda_enter(be) &&
         sana_cuda_check(be, cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate") &&
@@ -353,6 +368,8 @@ sana_cuda_backend_new(const sana_module_args *args, sana_backend **out, sana_err
         c->log(SANA_LOG_INFO, "%s: %s (sm_%d%d, %.1f GiB, %.1f GiB free)%s", c->label, prop.name, prop.major,
                prop.minor, total_b / (1024.0 * MiB), free_b / (1024.0 * MiB),
                c->force_gemmex ? ", GEMMs through cublasGemmEx (SANA_CUDA_GEMM)" : "");
+    if (c->log && c->conv_bytes != CUDA_CONV_BYTES)
+        c->log(SANA_LOG_INFO, "%s: conv2d scratch budget %zu bytes (SANA_CUDA_CONV_BYTES)", c->label, c->conv_bytes);
     *out = be;
     return SANA_OK;
 }

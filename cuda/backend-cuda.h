@@ -6,9 +6,13 @@
 //   gemm.cu       linear (cuBLASLt, bf16 operands, fp32 accumulation and output)
 //   kernels.cu    norms, elementwise, glu, depthwise conv, transpose
 //   attention.cu  linear attention, softmax attention, timestep embedding
+//   gemma.cu      embedding (from a host-resident table), rope
+//   conv.cu       conv2d (im2col tiles + cuBLAS, bf16 operands; a direct fp32 kernel otherwise)
+//   image.cu      the other image (NCHW) ops: channel norms, pixel (un)shuffle, DC-AE's packed
+//                 linear attention, tile blending, window copies
 //   backend-cuda.cu  the module entry, memory, weights, errors, the vtable
 //
-// Numerics: everything but the GEMM operands is fp32, with IEEE division and square root (no
+// Numerics: everything but the GEMM operands (linear, and conv2d with bf16 weights) is fp32, with IEEE division and square root (no
 // fast-math), so the fp32 ops agree with the CPU reference to rounding (NMSE <= 1e-7).
 // Errors are sticky (core/backend.h): the first failure is recorded on the backend with its
 // CUDA or cuBLAS name, and every later op is skipped by ops.h.
@@ -27,6 +31,8 @@
 #define CUDA_THREADS 256                     // block size of the row and elementwise kernels
 #define CUDA_GEMM_CACHE 128                  // remembered cuBLASLt algorithm choices
 #define CUDA_WORKSPACE_BYTES ((size_t)32 << 20) // cuBLASLt workspace (NVIDIA's advice for Hopper)
+#define CUDA_CONV_BYTES ((size_t)32 << 20)      // conv2d's im2col tile budget (see conv.cu)
+#define CUDA_STAGING_ELEMS ((size_t)4 << 20)     // host staging: weight elements converted per upload
 
 // One remembered cuBLASLt heuristic answer, for a GEMM shape and the pointer alignments it was
 // asked with (the alignments decide which kernels may run).
@@ -44,6 +50,9 @@ typedef struct cuda_ctx {
     cublasLtHandle_t lt;
     cublasHandle_t blas; // the cublasGemmEx fallback
     bool force_gemmex;   // SANA_CUDA_GEMM=gemmex: skip cuBLASLt (to test the fallback)
+    // conv2d's scratch budget in bytes: im2col tiles, and the input copies of in-place direct
+    // convolutions (CUDA_CONV_BYTES; SANA_CUDA_CONV_BYTES lowers it so tests reach the band edges).
+    size_t conv_bytes;
     void *workspace;
     // Device scratch, reused op after op on the one stream: bf16 copies of GEMM activations,
     // linear attention's per-head sums.
@@ -55,7 +64,7 @@ typedef struct cuda_ctx {
     char *chunk;       // the chunk being filled
     size_t chunk_used; // bytes used in it
     size_t weight_bytes;
-    float *staging; // host buffer for converting weights before upload
+    float *staging; // host buffer for converting weights (and embedding rows) before upload
     uint16_t *staging16;
     cuda_gemm_plan plans[CUDA_GEMM_CACHE];
     int n_plans, next_plan;
@@ -123,11 +132,35 @@ void sana_cuda_attention(sana_backend *be, sana_tensor *o, const sana_tensor *q,
                          const sana_attn_params *p);
 void sana_cuda_timestep_embedding(sana_backend *be, sana_tensor *y, const sana_tensor *t,
                                   float max_period);
+void sana_cuda_embedding(sana_backend *be, sana_tensor *y, const sana_tensor *ids, const sana_tensor *table,
+                         float scale);
+void sana_cuda_rope(sana_backend *be, sana_tensor *y, const sana_tensor *x, int head_dim, int pos0, float theta);
+void sana_cuda_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                      const sana_tensor *b, int stride, int padding, int groups, int upsample);
+void sana_cuda_channel_rms_norm(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                                const sana_tensor *b, const sana_tensor *r, float eps);
+void sana_cuda_batch_norm(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *mean,
+                          const sana_tensor *var, const sana_tensor *w, const sana_tensor *b, const sana_tensor *r,
+                          float eps);
+void sana_cuda_pixel_shuffle(sana_backend *be, sana_tensor *y, const sana_tensor *x, int r, int repeats,
+                             bool accumulate);
+void sana_cuda_pixel_unshuffle(sana_backend *be, sana_tensor *y, const sana_tensor *x, int r, int group,
+                               bool accumulate);
+void sana_cuda_linear_attention_packed(sana_backend *be, sana_tensor *o, const sana_tensor *qkv, int head_dim,
+                                       float eps);
+void sana_cuda_blend(sana_backend *be, sana_tensor *b, const sana_tensor *a, int axis, int extent);
+void sana_cuda_copy2d(sana_backend *be, sana_tensor *dst, int dy, int dx, const sana_tensor *src, int sy, int sx,
+                      int h, int w);
 
 // ------------------------------------------------------------------------------------------------
 // Device helpers shared by the kernel files
 
 #ifdef __CUDACC__
+
+// A grid-stride loop over n elements with 64-bit indices.
+#define GRID_STRIDE(i, n)                                                                       \
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n);                    \
+         i += (int64_t)gridDim.x * blockDim.x)
 
 // Element i of a float tensor of any float dtype (weights may be F32, F16 or BF16).
 static __device__ __forceinline__ float sana_ld(const void *p, int dtype, int64_t i) {

@@ -11,10 +11,6 @@
 // Legend: R rows, D the last dimension; B batch, N tokens, C channels, H, W the latent grid.
 #include "backend-cuda.h"
 
-#define GRID_STRIDE(i, n)                                                                       \
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n);                    \
-         i += (int64_t)gridDim.x * blockDim.x)
-
 // Blocks for a one-block-per-row kernel (rows beyond the grid loop).
 static unsigned row_blocks(int64_t rows) { return (unsigned)(rows < 1 ? 1 : rows > 65535 ? 65535 : rows); }
 

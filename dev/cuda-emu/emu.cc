@@ -349,6 +349,28 @@ cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperat
                 (float *)C, ldc, NULL);
 }
 
+static size_t type_size(cudaDataType_t t) { return t == CUDA_R_32F ? 4 : 2; }
+
+// Batch i multiplies A + i sa, B + i sb into C + i sc (strides in elements). The batches may not
+// overlap in C (cuBLAS leaves that undefined): checked, as are negative strides and counts.
+cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                                          int k, const void *alpha, const void *A, cudaDataType_t at, int lda,
+                                          long long sa, const void *B, cudaDataType_t bt, int ldb, long long sb,
+                                          const void *beta, void *C, cudaDataType_t ct, int ldc, long long sc,
+                                          int batch, cublasComputeType_t compute, cublasGemmAlgo_t algo) {
+    (void)h, (void)algo;
+    if (ct != CUDA_R_32F || compute != CUBLAS_COMPUTE_32F) return CUBLAS_STATUS_NOT_SUPPORTED;
+    if (batch < 0 || sa < 0 || sb < 0 || sc < 0) return CUBLAS_STATUS_INVALID_VALUE;
+    if (batch > 1 && m > 0 && n > 0 && sc < (long long)(n - 1) * ldc + m) return CUBLAS_STATUS_INVALID_VALUE;
+    for (int i = 0; i < batch; i++) {
+        cublasStatus_t s = gemm(ta, tb, m, n, k, *(const float *)alpha, (const char *)A + i * sa * type_size(at), at,
+                                lda, (const char *)B + i * sb * type_size(bt), bt, ldb, *(const float *)beta,
+                                (float *)C + i * sc, ldc, (float *)C + i * sc, ldc, NULL);
+        if (s != CUBLAS_STATUS_SUCCESS) return s;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
 cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *d, cublasComputeType_t compute, cudaDataType_t scale) {
     *d = (emu_desc *)calloc(1, sizeof(emu_desc));
     (*d)->compute = compute;
