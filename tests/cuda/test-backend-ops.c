@@ -46,6 +46,10 @@ enum {
     F_B_WEIGHT = 1 << 7,  // add/mul: b is a weight of numel p[2] (else a same-shape activation)
     F_KEY_BIAS = 1 << 8,  // attention: a key bias with masked keys at -10000
     F_SHARP = 1 << 9,     // attention: larger logits
+    F_VECTOR = 1 << 10,   // conv2d: the kernel bound as SANA_WEIGHT_VECTOR (else as a matrix)
+    F_RESID = 1 << 11,    // channel_rms_norm, batch_norm: with a residual r
+    F_INPLACE_R = 1 << 12, // channel_rms_norm, batch_norm: y is the residual r
+    F_ACCUM = 1 << 13,    // pixel_shuffle, pixel_unshuffle: accumulate into y (which holds values)
 };
 
 typedef struct op_case op_case;
@@ -69,7 +73,7 @@ struct op_case {
     const char *op;       // the SANA_OPS slot it covers
     const char *what;     // shapes and options
     void (*run)(side *s, const op_case *c);
-    int64_t p[6];         // shape parameters; their meaning is the run function's
+    int64_t p[12];        // shape parameters; their meaning is the run function's
     sana_dtype dtype;     // weight dtype
     unsigned flags;
     sana_attn_params attn;
@@ -149,6 +153,18 @@ static sana_tensor side_output(side *s, int ndim, const int64_t *shape, bool mis
 
 // Marks the most recent tensor as an output too (in-place ops).
 static void side_mark_output(side *s) { s->bufs[s->n_bufs - 1].output = true; }
+
+// An I32 activation (token ids): the int32 values between the same guards.
+static sana_tensor side_ids(side *s, int ndim, const int64_t *shape, const int32_t *ids) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    float *bits = xmalloc((size_t)n * sizeof(float));
+    memcpy(bits, ids, (size_t)n * sizeof(int32_t));
+    sana_tensor t = side_tensor(s, ndim, shape, bits, false, false);
+    free(bits);
+    t.dtype = SANA_DTYPE_I32;
+    return t;
+}
 
 // A weight: host data of `dtype` (uniform values in [lo, hi)), bound through the backend's
 // weight slot as the models bind theirs.
@@ -341,6 +357,129 @@ static void run_timestep_embedding(side *s, const op_case *c) { // p: B, dim
     sana_op_timestep_embedding(s->be, &y, &tt, 10000.0f);
 }
 
+// p: B, N, V, D. ids cover the first and the last row; scale sqrt(D) as Gemma's normalizer.
+static void run_embedding(side *s, const op_case *c) {
+    const int64_t B = c->p[0], N = c->p[1], V = c->p[2], D = c->p[3];
+    sana_tensor table = side_weight(s, c->dtype, SANA_WEIGHT_TABLE, SHAPE(V, D), -1, 1);
+    int32_t *ids = xmalloc((size_t)(B * N) * sizeof *ids);
+    for (int64_t i = 0; i < B * N; i++) {
+        int64_t v = (int64_t)((rnd(s) + 1.0f) * 0.5f * (float)V);
+        ids[i] = (int32_t)(i == 0 ? 0 : i == B * N - 1 ? V - 1 : v < 0 ? 0 : v >= V ? V - 1 : v);
+    }
+    sana_tensor t = side_ids(s, SHAPE(B, N), ids);
+    free(ids);
+    sana_tensor y = side_output(s, SHAPE(B, N, D), false);
+    if (!s->failed) sana_op_embedding(s->be, &y, &t, &table, sqrtf((float)D));
+}
+
+static void run_rope(side *s, const op_case *c) { // p: B, N, heads, dh, pos0, theta
+    const int64_t B = c->p[0], N = c->p[1], C = c->p[2] * c->p[3];
+    sana_tensor x = side_input(s, SHAPE(B, N, C), 2.0f, false);
+    sana_tensor y = x;
+    if (c->flags & F_INPLACE)
+        side_mark_output(s);
+    else
+        y = side_output(s, SHAPE(B, N, C), false);
+    sana_op_rope(s->be, &y, &x, (int)c->p[3], (int)c->p[4], (float)c->p[5]);
+}
+
+// p: B, Ci, H, W, Co, kh, kw, stride, padding, groups, upsample. The kernel is bound as a matrix
+// (bf16 on CUDA: its GEMM path, or a depthwise kernel) or, with F_VECTOR, as a vector (fp32 on
+// CUDA: the direct path). In place: y is x.
+static void run_conv2d(side *s, const op_case *c) {
+    const int64_t *p = c->p, B = p[0], Ci = p[1], H = p[2], W = p[3], Co = p[4], kh = p[5], kw = p[6];
+    const int stride = (int)p[7], pad = (int)p[8], groups = (int)p[9], up = (int)p[10];
+    const int64_t Ho = (up * H + 2 * pad - kh) / stride + 1, Wo = (up * W + 2 * pad - kw) / stride + 1;
+    const bool mis = c->flags & F_MISALIGN;
+    sana_tensor x = side_input(s, SHAPE(B, Ci, H, W), 1.0f, mis);
+    const float ws = 1.0f / sqrtf((float)(Ci / groups * kh * kw)); // outputs of order 1
+    sana_tensor w = side_weight(s, c->dtype, c->flags & F_VECTOR ? SANA_WEIGHT_VECTOR : SANA_WEIGHT_MATRIX,
+                                SHAPE(Co, Ci / groups, kh, kw), -ws, ws);
+    sana_tensor b = {0};
+    if (c->flags & (F_BIAS | F_BIAS_F32))
+        b = side_weight(s, c->flags & F_BIAS_F32 ? SANA_DTYPE_F32 : c->dtype, SANA_WEIGHT_VECTOR, SHAPE(Co), -1, 1);
+    sana_tensor y = x;
+    if (c->flags & F_INPLACE)
+        side_mark_output(s);
+    else
+        y = side_output(s, SHAPE(B, Co, Ho, Wo), mis);
+    if (!s->failed) sana_op_conv2d(s->be, &y, &x, &w, b.ndim ? &b : NULL, stride, pad, groups, up);
+}
+
+// channel_rms_norm and batch_norm; p: B, C, H, W. With F_RESID a residual r; F_INPLACE: y is x;
+// F_INPLACE_R: y is r.
+static void run_channel_norm(side *s, const op_case *c) {
+    const int64_t B = c->p[0], C = c->p[1], H = c->p[2], W = c->p[3];
+    const bool batch = strcmp(c->op, "batch_norm") == 0;
+    sana_tensor x = side_values(s, SHAPE(B, C, H, W), 2.0f, 0.5f, false);
+    if (c->flags & F_INPLACE) side_mark_output(s);
+    sana_tensor r = {0};
+    if (c->flags & (F_RESID | F_INPLACE_R)) {
+        r = side_input(s, SHAPE(B, C, H, W), 1.0f, false);
+        if (c->flags & F_INPLACE_R) side_mark_output(s);
+    }
+    sana_tensor mean = {0}, var = {0};
+    if (batch) {
+        mean = side_weight(s, c->dtype, SANA_WEIGHT_VECTOR, SHAPE(C), -1, 1);
+        var = side_weight(s, c->dtype, SANA_WEIGHT_VECTOR, SHAPE(C), 0.5f, 2);
+    }
+    sana_tensor w = side_weight(s, c->dtype, SANA_WEIGHT_VECTOR, SHAPE(C), 0.5f, 1.5f);
+    sana_tensor b = side_weight(s, c->dtype, SANA_WEIGHT_VECTOR, SHAPE(C), -1, 1);
+    sana_tensor y = c->flags & F_INPLACE ? x : c->flags & F_INPLACE_R ? r : side_output(s, SHAPE(B, C, H, W), false);
+    if (s->failed) return;
+    const sana_tensor *rp = r.ndim ? &r : NULL;
+    if (batch)
+        sana_op_batch_norm(s->be, &y, &x, &mean, &var, &w, &b, rp, 1e-5f);
+    else
+        sana_op_channel_rms_norm(s->be, &y, &x, &w, &b, rp, 1e-5f);
+}
+
+// pixel_shuffle (p: B, C, H, W, r, repeats) and pixel_unshuffle (p: B, C, H, W, r, group);
+// with F_ACCUM, y holds values the op adds to.
+static void run_shuffle(side *s, const op_case *c) {
+    const int64_t B = c->p[0], C = c->p[1], H = c->p[2], W = c->p[3], r = c->p[4], k = c->p[5];
+    const bool un = strcmp(c->op, "pixel_unshuffle") == 0;
+    sana_tensor x = side_input(s, SHAPE(B, C, H, W), 1.0f, false);
+    const int64_t Co = un ? C * r * r / k : C * k / (r * r), Ho = un ? H / r : H * r, Wo = un ? W / r : W * r;
+    sana_tensor y;
+    if (c->flags & F_ACCUM) {
+        y = side_input(s, SHAPE(B, Co, Ho, Wo), 1.0f, false);
+        side_mark_output(s);
+    } else {
+        y = side_output(s, SHAPE(B, Co, Ho, Wo), false);
+    }
+    if (un)
+        sana_op_pixel_unshuffle(s->be, &y, &x, (int)r, (int)k, c->flags & F_ACCUM);
+    else
+        sana_op_pixel_shuffle(s->be, &y, &x, (int)r, (int)k, c->flags & F_ACCUM);
+}
+
+static void run_linear_attention_packed(side *s, const op_case *c) { // p: B, G, d, H, W, eps exponent
+    const int64_t B = c->p[0], G = c->p[1], d = c->p[2], H = c->p[3], W = c->p[4];
+    sana_tensor qkv = side_input(s, SHAPE(B, G * 3 * d, H, W), 1.0f, false);
+    sana_tensor o = side_output(s, SHAPE(B, G * d, H, W), false);
+    sana_op_linear_attention_packed(s->be, &o, &qkv, (int)d, powf(10.0f, -(float)c->p[5]));
+}
+
+// p: B, C, La, Lb, L, axis, extent: a and b have La and Lb along the axis, L along the other one.
+static void run_blend(side *s, const op_case *c) {
+    const int64_t B = c->p[0], C = c->p[1], La = c->p[2], Lb = c->p[3], L = c->p[4];
+    const int axis = (int)c->p[5];
+    sana_tensor a = axis == 2 ? side_input(s, SHAPE(B, C, La, L), 1.0f, false) : side_input(s, SHAPE(B, C, L, La), 1.0f, false);
+    sana_tensor b = axis == 2 ? side_input(s, SHAPE(B, C, Lb, L), 1.0f, false) : side_input(s, SHAPE(B, C, L, Lb), 1.0f, false);
+    side_mark_output(s);
+    sana_op_blend(s->be, &b, &a, axis, (int)c->p[6]);
+}
+
+// p: B, C, Hd, Wd, Hs, Ws, dy, dx, sy, sx, h, w; dst holds values outside the window.
+static void run_copy2d(side *s, const op_case *c) {
+    const int64_t *p = c->p;
+    sana_tensor src = side_input(s, SHAPE(p[0], p[1], p[4], p[5]), 1.0f, false);
+    sana_tensor dst = side_input(s, SHAPE(p[0], p[1], p[2], p[3]), 1.0f, false);
+    side_mark_output(s);
+    sana_op_copy2d(s->be, &dst, (int)p[6], (int)p[7], &src, (int)p[8], (int)p[9], (int)p[10], (int)p[11]);
+}
+
 #define BF16 SANA_DTYPE_BF16
 #define F16 SANA_DTYPE_F16
 #define F32 SANA_DTYPE_F32
@@ -415,6 +554,64 @@ static const op_case cases[] = {
     {"timestep_embedding", "B=5 dim=256", run_timestep_embedding, {5, 256}, F32, 0, {0}, FP32_LIMIT, PENDING},
     {"timestep_embedding", "B=1 dim=2", run_timestep_embedding, {1, 2}, F32, 0, {0}, FP32_LIMIT, PENDING},
     {"timestep_embedding", "B=3 dim=320", run_timestep_embedding, {3, 320}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    // Gemma-2: embedding rows from a host-resident table (exact on CUDA: gathered on the host)
+    {"embedding", "ids (2,7) table (300,77) BF16", run_embedding, {2, 7, 300, 77}, BF16, 0, {0}, FP32_LIMIT, PENDING},
+    {"embedding", "ids (1,33) table (1000,2304) F32", run_embedding, {1, 33, 1000, 2304}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"embedding", "ids (1,1) table (5,3) F16", run_embedding, {1, 1, 5, 3}, F16, 0, {0}, FP32_LIMIT, PENDING},
+    {"rope", "(2,9,3x8) pos0=0", run_rope, {2, 9, 3, 8, 0, 10000}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"rope", "(1,33,8x256) pos0=5 in place (Gemma q)", run_rope, {1, 33, 8, 256, 5, 10000}, F32, F_INPLACE, {0}, FP32_LIMIT, PENDING},
+    {"rope", "(2,5,4x256) pos0=300 in place (cached k)", run_rope, {2, 5, 4, 256, 300, 10000}, F32, F_INPLACE, {0}, FP32_LIMIT, PENDING},
+    {"rope", "(1,1,1x2) pos0=4095 theta=1e6", run_rope, {1, 1, 1, 2, 4095, 1000000}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    // DC-AE: conv2d. p: B, Ci, H, W, Co, kh, kw, stride, padding, groups, upsample. Matrix-bound
+    // kernels are bf16 on CUDA (GEMM path, bf16 operands), vector-bound ones fp32 (direct path).
+    {"conv2d", "B=2 5->7 9x13 3x3 p1 w=BF16 b=BF16", run_conv2d, {2, 5, 9, 13, 7, 3, 3, 1, 1, 1, 1}, BF16, F_BIAS, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "6->10 11x14 3x3 s2 p1 w=F32 b=F32 (down block)", run_conv2d, {1, 6, 11, 14, 10, 3, 3, 2, 1, 1, 1}, F32, F_BIAS, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "8->4 5x7 nearest x2 + 3x3 p1 w=F16 b=F16 (up block)", run_conv2d, {1, 8, 5, 7, 4, 3, 3, 1, 1, 1, 2}, F16, F_BIAS, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "33->17 6x5 1x1 w=BF16 (per-pixel linear)", run_conv2d, {1, 33, 6, 5, 17, 1, 1, 1, 0, 1, 1}, BF16, 0, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "12 7x9 1x1 groups=4 w=BF16 in place (proj_out)", run_conv2d, {1, 12, 7, 9, 12, 1, 1, 1, 0, 4, 1}, BF16, F_INPLACE, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "B=2 9 10x12 3x3 p1 w=BF16 b=F32 in place (ResBlock conv2)", run_conv2d, {2, 9, 10, 12, 9, 3, 3, 1, 1, 1, 1}, BF16, F_BIAS_F32 | F_INPLACE, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "64 16x16 3x3 p1 w=BF16 b=BF16 in place", run_conv2d, {1, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1}, BF16, F_BIAS | F_INPLACE, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "5->3 7x9 3x3 p1 w=BF16, x and y 4 bytes off alignment", run_conv2d, {1, 5, 7, 9, 3, 3, 3, 1, 1, 1, 1}, BF16, F_MISALIGN, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "4->6 5x6 3x1 p1 groups=2 w=BF16 b=BF16", run_conv2d, {1, 4, 5, 6, 6, 3, 1, 1, 1, 2, 1}, BF16, F_BIAS, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "6->4 4x5 nearest x3 + 5x5 s2 p1 groups=2 w=BF16", run_conv2d, {1, 6, 4, 5, 4, 5, 5, 2, 1, 2, 3}, BF16, 0, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "3->8 1x1 3x3 p1 w=BF16 b=BF16", run_conv2d, {1, 3, 1, 1, 8, 3, 3, 1, 1, 1, 1}, BF16, F_BIAS, {0}, BF16_LIMIT, PENDING},
+    {"conv2d", "12 7x9 5x5 p2 depthwise w=F32 vector (proj_in)", run_conv2d, {1, 12, 7, 9, 12, 5, 5, 1, 2, 12, 1}, F32, F_VECTOR, {0}, FP32_LIMIT, PENDING},
+    {"conv2d", "40 9x11 3x3 p1 depthwise w=BF16 vector b=F32 in place (conv_depth)", run_conv2d, {1, 40, 9, 11, 40, 3, 3, 1, 1, 40, 1}, BF16, F_VECTOR | F_BIAS_F32 | F_INPLACE, {0}, FP32_LIMIT, PENDING},
+    {"conv2d", "B=2 2 1x1 3x3 p1 depthwise w=BF16 matrix in place", run_conv2d, {2, 2, 1, 1, 2, 3, 3, 1, 1, 2, 1}, BF16, F_INPLACE, {0}, FP32_LIMIT, PENDING},
+    {"conv2d", "6->5 8x7 3x3 p1 w=F32 vector b=F32 (direct dense)", run_conv2d, {1, 6, 8, 7, 5, 3, 3, 1, 1, 1, 1}, F32, F_VECTOR | F_BIAS, {0}, FP32_LIMIT, PENDING},
+    {"conv2d", "4 6x5 3x3 p1 groups=2 w=F16 vector in place (direct grouped)", run_conv2d, {1, 4, 6, 5, 4, 3, 3, 1, 1, 2, 1}, F16, F_VECTOR | F_INPLACE, {0}, FP32_LIMIT, PENDING},
+    {"conv2d", "4->2 3x4 nearest x2 + 3x3 s2 p2 w=F32 vector b=F32 (direct)", run_conv2d, {1, 4, 3, 4, 2, 3, 3, 2, 2, 1, 2}, F32, F_VECTOR | F_BIAS, {0}, FP32_LIMIT, PENDING},
+    // DC-AE: channel norms; p: B, C, H, W
+    {"channel_rms_norm", "(2,33,5,7) w,b=F32", run_channel_norm, {2, 33, 5, 7}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"channel_rms_norm", "(1,16,9,11) w,b=BF16 + r, in place on x", run_channel_norm, {1, 16, 9, 11}, BF16, F_RESID | F_INPLACE, {0}, FP32_LIMIT, PENDING},
+    {"channel_rms_norm", "(1,8,4,4) w,b=F16 + r, in place on r", run_channel_norm, {1, 8, 4, 4}, F16, F_INPLACE_R, {0}, FP32_LIMIT, PENDING},
+    {"channel_rms_norm", "(1,1,3,3)", run_channel_norm, {1, 1, 3, 3}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"channel_rms_norm", "(1,512,8,8) w,b=F32 + r", run_channel_norm, {1, 512, 8, 8}, F32, F_RESID, {0}, FP32_LIMIT, PENDING},
+    {"batch_norm", "(2,7,5,9) F32", run_channel_norm, {2, 7, 5, 9}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"batch_norm", "(1,16,6,6) BF16 + r, in place on x", run_channel_norm, {1, 16, 6, 6}, BF16, F_RESID | F_INPLACE, {0}, FP32_LIMIT, PENDING},
+    {"batch_norm", "(1,5,3,4) F16 + r, in place on r", run_channel_norm, {1, 5, 3, 4}, F16, F_INPLACE_R, {0}, FP32_LIMIT, PENDING},
+    // DC-AE: shortcuts and resampling; p: B, C, H, W, r, repeats (shuffle) or group (unshuffle)
+    {"pixel_shuffle", "(2,12,3,5) r=2", run_shuffle, {2, 12, 3, 5, 2, 1}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"pixel_shuffle", "(1,4,5,3) r=1 repeats=8 accumulate (decoder in shortcut)", run_shuffle, {1, 4, 5, 3, 1, 8}, F32, F_ACCUM, {0}, FP32_LIMIT, PENDING},
+    {"pixel_shuffle", "(1,8,3,4) r=2 repeats=2 accumulate (up shortcut)", run_shuffle, {1, 8, 3, 4, 2, 2}, F32, F_ACCUM, {0}, FP32_LIMIT, PENDING},
+    {"pixel_shuffle", "(1,3,2,3) r=3 repeats=3", run_shuffle, {1, 3, 2, 3, 3, 3}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"pixel_unshuffle", "(2,3,6,10) r=2", run_shuffle, {2, 3, 6, 10, 2, 1}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"pixel_unshuffle", "(1,32,5,3) r=1 group=8 accumulate (encoder out shortcut)", run_shuffle, {1, 32, 5, 3, 1, 8}, F32, F_ACCUM, {0}, FP32_LIMIT, PENDING},
+    {"pixel_unshuffle", "(1,4,6,4) r=2 group=2 accumulate (down shortcut)", run_shuffle, {1, 4, 6, 4, 2, 2}, F32, F_ACCUM, {0}, FP32_LIMIT, PENDING},
+    {"pixel_unshuffle", "(1,1,3,6) r=3 group=3", run_shuffle, {1, 1, 3, 6, 3, 3}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    // DC-AE: packed linear attention; p: B, G heads, d, H, W, eps exponent
+    {"linear_attention_packed", "B=2 G=2 d=8 5x7 eps=1e-15", run_linear_attention_packed, {2, 2, 8, 5, 7, 15}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"linear_attention_packed", "B=1 G=3 d=32 16x16 eps=1e-15 (DC-AE heads)", run_linear_attention_packed, {1, 3, 32, 16, 16, 15}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"linear_attention_packed", "B=1 G=2 d=16 33x3 eps=1e-6", run_linear_attention_packed, {1, 2, 16, 33, 3, 6}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"linear_attention_packed", "B=1 G=1 d=1 1x1", run_linear_attention_packed, {1, 1, 1, 1, 1, 15}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    // DC-AE tiling: seams and windows
+    {"blend", "rows: a (2,3,9,11) b (2,3,7,11) extent 4", run_blend, {2, 3, 9, 7, 11, 2, 4}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"blend", "columns: a (1,5,6,10) b (1,5,6,8) extent 8", run_blend, {1, 5, 10, 8, 6, 3, 8}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"blend", "rows: a (1,1,1,5) b (1,1,3,5) extent 1", run_blend, {1, 1, 1, 3, 5, 2, 1}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"copy2d", "4x3 window of (2,3,7,5) into (2,3,9,11) at 2,5", run_copy2d, {2, 3, 9, 11, 7, 5, 2, 5, 1, 2, 4, 3}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"copy2d", "whole (1,4,6,7)", run_copy2d, {1, 4, 6, 7, 6, 7, 0, 0, 0, 0, 6, 7}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"copy2d", "1x1 window, corner to corner", run_copy2d, {1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 1, 1}, F32, 0, {0}, FP32_LIMIT, PENDING},
+    {"copy2d", "empty window (h=0)", run_copy2d, {1, 2, 3, 4, 3, 4, 1, 1, 0, 0, 0, 2}, F32, 0, {0}, FP32_LIMIT, PENDING},
 };
 
 // ------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // test-cuda-errors: how a device backend reports what goes wrong: an allocation beyond the
 // device's memory (activations and weights) says how much was asked and how much is free, the
-// error is sticky (later ops are skipped, sync reports the first error), and a weight in a form
-// the backend cannot multiply is refused with its dtype named.
+// error is sticky (later ops are skipped, sync reports the first error), a weight in a form
+// the backend cannot multiply is refused with its dtype named, and a token id beyond the
+// embedding table is refused with the id named.
 //
 // usage: test-cuda-errors [--device DEV] [--expect-module]   (skipped without a usable device)
 #include <stdio.h>
@@ -65,6 +66,25 @@ int main(int argc, char **argv) {
     else
         check_error("linear with an F32 matrix it did not make", s, &err, SANA_STATUS_UNSUPPORTED, "F32", "weight",
                     NULL);
+    sana_arena_free(arena);
+    sana_backend_free(be);
+
+    // A token id outside the embedding table: refused with the id named, as on the CPU.
+    be = fx_backend(device, expect_module);
+    arena = sana_arena_new(be, 0);
+    float rows[4 * 3] = {0};
+    sana_tensor table_host = {.data = rows, .dtype = SANA_DTYPE_F32, .ndim = 2, .shape = {4, 3, 1, 1}}, table;
+    sana_error_clear(&err);
+    s = be->i->weight(be, &table_host, SANA_WEIGHT_TABLE, &table, &err);
+    check_true(s == SANA_OK, "a table is bound", "%s", err.message);
+    sana_tensor ids = sana_arena_tensor(arena, SANA_DTYPE_I32, 1, (int64_t[]){3});
+    sana_upload(be, &ids, (int32_t[]){1, 4, 0});
+    sana_tensor e = sana_new_f32(arena, 3, 3);
+    sana_op_embedding(be, &e, &ids, &table, 1.0f);
+    sana_error_clear(&err);
+    s = sana_backend_sync(be, &err);
+    check_error("embedding with a token id beyond the table", s, &err, SANA_STATUS_BAD_INPUT, "token id 4",
+                "4 rows", NULL);
     sana_arena_free(arena);
     sana_backend_free(be);
     return check_summary("cuda errors");
