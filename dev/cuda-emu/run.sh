@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh [BUILD_DIR]: builds the emulated CUDA module (build.sh) and runs the cuda suite's
-# programs against it: the op test (cuBLASLt path, cublasGemmEx fallback forced two ways), the
-# DiT and SCM parity fixtures on the "cuda" device. BUILD_DIR is a configured meson build of
+# programs against it: the op test (cuBLASLt path, cublasGemmEx fallback forced two ways,
+# conv2d with one-row bands), the DiT, SCM, Gemma-2 and DC-AE parity fixtures on the "cuda"
+# device. (test-prompt-parity works too but takes about 8 minutes emulated.) BUILD_DIR is a configured meson build of
 # the project (default build/). Run inside the chroot: .ci/trixie run dev/cuda-emu/run.sh
 # Takes a few minutes on 2 cores (every kernel thread is a real thread).
 set -uo pipefail
@@ -20,5 +21,8 @@ run "$T/parity/test-dit-parity" tests/data/dit-sprint-bf16 --device cuda --expec
 run "$T/parity/test-dit-parity" tests/data/dit-sana --device cuda --expect-module
 run "$T/parity/test-dit-parity" tests/data/dit-sprint --device cuda --expect-module --max-rel 1 --min-cos 0.998
 run "$T/parity/test-scm-parity" tests/data/dit-sprint --device cuda --expect-module
+run env SANA_CUDA_CONV_BYTES=1 "$T/cuda/test-backend-ops" --device cuda --expect-module --op conv2d
+for f in gemma-a gemma-b; do run "$T/parity/test-gemma-parity" tests/data/$f --device cuda --expect-module; done
+for f in dcae-sana dcae-mix; do run "$T/parity/test-dcae-parity" tests/data/$f --device cuda --expect-module; done
 echo "=== emulated cuda suite: $([ $rc = 0 ] && echo passed || echo FAILED)"
 exit $rc

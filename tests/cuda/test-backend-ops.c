@@ -18,7 +18,8 @@
 //
 // --self-test needs no GPU: it runs the cases on the CPU against itself, then against broken
 // copies of the CPU backend (an op writing one element past its output, one leaving an element
-// unwritten, one off by 1e-3) and a case table with a slot missing; the harness must catch each.
+// unwritten, one off by 1e-3, an embedding reading the wrong rows: the I32 ids and host tables
+// reach the op) and a case table with a slot missing; the harness must catch each.
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -783,6 +784,17 @@ static void broken_layer_norm_off(sana_backend *be, sana_tensor *y, const sana_t
         ((float *)y->data)[i] = ((float *)y->data)[i] * 1.001f + 1e-3f;
 }
 
+static void broken_embedding_next_row(sana_backend *be, sana_tensor *y, const sana_tensor *ids,
+                                      const sana_tensor *table, float scale) {
+    const int64_t n = sana_tensor_numel(ids);
+    int32_t *next = xmalloc((size_t)n * sizeof *next);
+    for (int64_t i = 0; i < n; i++) next[i] = (int32_t)((((const int32_t *)ids->data)[i] + 1) % table->shape[0]);
+    sana_tensor t = *ids;
+    t.data = next;
+    real_i->ops.embedding(be, y, &t, table, scale);
+    free(next);
+}
+
 static int self_test(void) {
     int failures = 0, ran;
     sana_error err = {0};
@@ -808,6 +820,7 @@ static int self_test(void) {
         {"add", "writes one element past its output"},
         {"act", "leaves an element unwritten"},
         {"layer_norm", "is off by 1e-3"},
+        {"embedding", "reads the row after each id"},
     };
     real_i = dev->i;
     for (size_t m = 0; m < SANA_ARRAY_LEN(broken); m++) {
@@ -815,6 +828,7 @@ static int self_test(void) {
         if (m == 0) broken_i.ops.add = broken_add_overrun;
         if (m == 1) broken_i.ops.act = broken_act_unwritten;
         if (m == 2) broken_i.ops.layer_norm = broken_layer_norm_off;
+        if (m == 3) broken_i.ops.embedding = broken_embedding_next_row;
         dev->i = &broken_i;
         printf("-- a backend whose %s %s: every such case fails\n", broken[m].op, broken[m].what);
         int caught = run_all(cases, n, broken[m].op, ref, dev, &ran);

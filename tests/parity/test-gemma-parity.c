@@ -1,6 +1,6 @@
 // test-gemma-parity: Gemma2Model against transformers (eager attention), tap by tap, in fp32.
 //
-// usage: test-gemma-parity FIXTURE_DIR
+// usage: test-gemma-parity FIXTURE_DIR [--device DEV [--expect-module]] [--max-rel R --min-cos C]
 // FIXTURE_DIR holds text_encoder/ (config.json + weights) and taps.safetensors (the padded
 // batch as "input.input_ids" / "input.attention_mask", every module output by module path), as
 // tests/reference/gen_gemma.py writes them. Three ways of running must each match the
@@ -9,6 +9,9 @@
 // 2. real tokens only, one sequence at a time (no padding at all): the final hidden state of
 //    the real rows;
 // 3. the same through a key/value cache: a prefix first, then the rest after it at pos0 > 0.
+// DEV (default cpu) picks the backend; on a GPU backend (bf16 GEMM operands) the limits are the
+// _BF16 ones below, or R and C when given. A device this machine cannot use skips the test (see
+// fx_backend).
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +26,18 @@
 #define MAX_REL 1e-4
 #define MIN_COS 0.99999
 
+// Limits on a backend with bf16 GEMM operands and fp32 accumulation (CUDA), where every linear
+// rounds its input and weights to 8 significant bits (the fixtures' weights are random fp32, so
+// rounded they are a slightly different model; the embedding itself is exact). Measured on the
+// CPU emulation of the CUDA module (dev/cuda-emu: the same bf16 rounding, exact accumulation):
+// worst rel 3.2e-2 (gemma-a layers.2.mlp; gemma-b 1.2e-2) and cos 0.99984 over every tap and
+// path of gemma-a and gemma-b. On a GPU: pending (tests/cuda/run-gpu-checks.sh prints every tap).
+#define MAX_REL_BF16 6e-2
+#define MIN_COS_BF16 0.9995
+
 typedef struct tap_state {
     sana_backend *be;
+    double max_rel, min_cos;
     const sana_safetensors *ref;
     bool *seen;
     int failures;
@@ -43,7 +56,7 @@ static void on_tap(void *user, const char *name, const sana_tensor *t) {
         return;
     }
     float *got = fx_download(s->be, t);
-    if (!compare_report(name, got, ref.data, (size_t)sana_tensor_numel(t), MAX_REL, MIN_COS)) s->failures++;
+    if (!compare_report(name, got, ref.data, (size_t)sana_tensor_numel(t), s->max_rel, s->min_cos)) s->failures++;
     free(got);
 }
 
@@ -54,15 +67,35 @@ static sana_tensor upload_ids(sana_backend *be, sana_arena *arena, const int32_t
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
+    const char *dir = NULL, *device = "cpu";
+    bool expect_module = false, bad = false;
+    double max_rel = -1, min_cos = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+            device = argv[++i];
+        else if (strcmp(argv[i], "--max-rel") == 0 && i + 1 < argc)
+            max_rel = atof(argv[++i]);
+        else if (strcmp(argv[i], "--min-cos") == 0 && i + 1 < argc)
+            min_cos = atof(argv[++i]);
+        else if (strcmp(argv[i], "--expect-module") == 0)
+            expect_module = true;
+        else if (!dir && argv[i][0] != '-')
+            dir = argv[i];
+        else
+            bad = true;
+    }
+    if (!dir || bad) {
+        fprintf(stderr, "usage: %s FIXTURE_DIR [--device DEV [--expect-module]] [--max-rel R --min-cos C]\n",
+                argv[0]);
         return 2;
     }
-    const char *dir = argv[1];
     char path[4096];
     sana_error err = {0};
-    sana_backend *be;
-    fx_check(sana_backend_cpu_new(0, &be, &err), &err, "cpu backend");
+    sana_backend *be = fx_backend(device, expect_module);
+    const bool fp32 = strcmp(be->i->name, "cpu") == 0;
+    if (max_rel < 0) max_rel = fp32 ? MAX_REL : MAX_REL_BF16;
+    if (min_cos < 0) min_cos = fp32 ? MIN_COS : MIN_COS_BF16;
+    printf("device %s (%s): limits rel <= %g, cos >= %g\n", device, be->i->name, max_rel, min_cos);
     sana_gemma2 *m;
     fx_check(sana_gemma2_load(sana_path_join(path, sizeof path, dir, "text_encoder"), be, &m, &err), &err,
              "load text_encoder");
@@ -83,7 +116,8 @@ int main(int argc, char **argv) {
     }
 
     // 1. The padded batch, every tap.
-    tap_state s = {.be = be, .ref = ref, .seen = calloc((size_t)sana_st_count(ref), 1)};
+    tap_state s = {.be = be, .max_rel = max_rel, .min_cos = min_cos, .ref = ref,
+                   .seen = calloc((size_t)sana_st_count(ref), 1)};
     sana_tap tap = {.fn = on_tap, .user = &s};
     sana_tensor x = upload_ids(be, arena, ids, B, L);
     sana_tensor bias = sana_new_f32(arena, B, L);
@@ -110,7 +144,7 @@ int main(int argc, char **argv) {
         float *got = fx_download(be, &ob);
         char name[160];
         snprintf(name, sizeof name, "norm[%lld, :%lld] real tokens", (long long)b, (long long)n);
-        if (!compare_report(name, got, want + b * L * H, (size_t)(n * H), MAX_REL, MIN_COS)) s.failures++;
+        if (!compare_report(name, got, want + b * L * H, (size_t)(n * H), max_rel, min_cos)) s.failures++;
         free(got);
 
         for (int64_t split = 1; split < n; split += SANA_MAX(1, n / 2)) {
@@ -127,7 +161,7 @@ int main(int argc, char **argv) {
             memcpy(cat + split * H, g2, (size_t)((n - split) * H) * sizeof *cat);
             snprintf(name, sizeof name, "norm[%lld] cache %lld + %lld", (long long)b, (long long)split,
                      (long long)(n - split));
-            if (!compare_report(name, cat, want + b * L * H, (size_t)(n * H), MAX_REL, MIN_COS) || cache.length != n)
+            if (!compare_report(name, cat, want + b * L * H, (size_t)(n * H), max_rel, min_cos) || cache.length != n)
                 s.failures++;
             free(g1);
             free(g2);
