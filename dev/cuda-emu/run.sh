@@ -2,9 +2,10 @@
 # run.sh [BUILD_DIR]: builds the emulated CUDA module (build.sh) and runs the cuda suite's
 # programs against it: the op test (cuBLASLt path, cublasGemmEx fallback forced two ways,
 # conv2d with one-row bands), the DiT, SCM, Gemma-2 and DC-AE parity fixtures on the "cuda"
-# device. (test-prompt-parity works too but takes about 8 minutes emulated.) BUILD_DIR is a configured meson build of
-# the project (default build/). Run inside the chroot: .ci/trixie run dev/cuda-emu/run.sh
-# Takes a few minutes on 2 cores (every kernel thread is a real thread).
+# device (test-prompt-parity works too, but takes about 8 minutes emulated). BUILD_DIR is a
+# configured meson build of the project (default build/). Run inside the chroot:
+# .ci/trixie run dev/cuda-emu/run.sh. Takes a few minutes on 2 cores (every kernel thread is a
+# real thread).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
