@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # run-gpu-checks.sh: every check that needs an NVIDIA GPU, in one go, printing everything.
 #
-#   tests/cuda/run-gpu-checks.sh [BUILD_DIR]      (default build-gpu; about 2-4 minutes, 9 at worst)
+#   tests/cuda/run-gpu-checks.sh [BUILD_DIR]      (default build-gpu; about 3-5 minutes, 9 at worst)
 #
 # For a borrowed GPU machine (H100/H200, CUDA 13 toolkit, gcc, meson, ninja; no registry):
 # builds the project with the CUDA module for this GPU's architecture only, then runs
 #   1. test-device          the module loads and opens the GPU; test-cuda-errors: out-of-memory
 #                           and refusal messages, sticky errors
 #   2. test-backend-ops     every op on the GPU against the CPU (NMSE per case)
-#   3. the same, GEMMs through the cublasGemmEx fallback (SANA_CUDA_GEMM=gemmex), linear only
+#   3. the same, GEMMs through the cublasGemmEx fallback (SANA_CUDA_GEMM=gemmex), linear only;
+#      and conv2d with one output row per im2col band (SANA_CUDA_CONV_BYTES=1: the in-place halo)
 #   4. test-dit-parity      the three DiT fixtures on the GPU (bf16 limits), every tap printed
 #   5. test-scm-parity      the SCM sampler on the GPU
-#   6. compute-sanitizer memcheck over the op test, racecheck over the kernels that use shared
-#      memory (when the tool is there; bounded in time)
+#   6. test-gemma-parity, test-prompt-parity, test-dcae-parity: the Gemma-2 text encoder, the
+#      prompt encoding and the DC-AE autoencoder fixtures on the GPU (bf16 limits), every tap
+#   7. compute-sanitizer memcheck over the op test (and conv2d's one-row bands), racecheck over
+#      the kernels that use shared memory (when the tool is there; bounded in time)
 # and ends with one line per step and "N passed, N failed".
 #
 # OpenBLAS and yyjson are needed to build. Where the machine lacks them, prepare them here
@@ -21,8 +24,8 @@
 # this script unpacks it into /tmp and points the compiler and loader at it.
 #
 # Record what it prints: the NMSE of each op case goes beside its limit in
-# tests/cuda/test-backend-ops.c ("measured"), the DiT taps' rel/cos beside MAX_REL_BF16 in
-# tests/parity/test-dit-parity.c.
+# tests/cuda/test-backend-ops.c ("measured"), the taps' worst rel/cos beside MAX_REL_BF16 in
+# tests/parity/test-{dit,gemma,prompt,dcae}-parity.c.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build-gpu}
@@ -122,6 +125,8 @@ step "error reports (out of memory, sticky, refused weight)" "$T/cuda/test-cuda-
 step "op test (cuBLASLt)" "$T/cuda/test-backend-ops" --device cuda --expect-module
 step "op test, linear via cublasGemmEx" env SANA_CUDA_GEMM=gemmex "$T/cuda/test-backend-ops" --device cuda \
     --expect-module --op linear
+step "op test, conv2d in one-row bands" env SANA_CUDA_CONV_BYTES=1 "$T/cuda/test-backend-ops" --device cuda \
+    --expect-module --op conv2d
 step "DiT parity dit-sprint-bf16 on cuda" "$T/parity/test-dit-parity" tests/data/dit-sprint-bf16 --device cuda \
     --expect-module
 step "DiT parity dit-sana on cuda" "$T/parity/test-dit-parity" tests/data/dit-sana --device cuda --expect-module
@@ -131,6 +136,13 @@ step "DiT parity dit-sana on cuda" "$T/parity/test-dit-parity" tests/data/dit-sa
 step "DiT parity dit-sprint on cuda (cosine)" "$T/parity/test-dit-parity" tests/data/dit-sprint --device cuda \
     --expect-module --max-rel 1 --min-cos 0.998
 step "SCM parity on cuda" "$T/parity/test-scm-parity" tests/data/dit-sprint --device cuda --expect-module
+for f in gemma-a gemma-b; do
+    step "Gemma-2 parity $f on cuda" "$T/parity/test-gemma-parity" tests/data/$f --device cuda --expect-module
+done
+step "prompt parity on cuda" "$T/parity/test-prompt-parity" tests/data --device cuda --expect-module
+for f in dcae-sana dcae-mix; do
+    step "DC-AE parity $f on cuda" "$T/parity/test-dcae-parity" tests/data/$f --device cuda --expect-module
+done
 # The CPU reference of the same fixture, for comparison in the log.
 step "DiT parity dit-sprint on cpu" "$T/parity/test-dit-parity" tests/data/dit-sprint
 
@@ -141,11 +153,14 @@ CS=$(command -v compute-sanitizer || echo "$(dirname "$(command -v nvcc || echo 
 if [ -x "$CS" ]; then
     step "compute-sanitizer memcheck, op test" timeout 120 "$CS" --tool memcheck --error-exitcode 3 \
         "$T/cuda/test-backend-ops" --device cuda --expect-module
+    step "compute-sanitizer memcheck, conv2d in one-row bands" timeout 45 env SANA_CUDA_CONV_BYTES=1 "$CS" \
+        --tool memcheck --error-exitcode 3 "$T/cuda/test-backend-ops" --device cuda --expect-module --op conv2d
     # Shared-memory races in the kernels that use it (block reductions, tiles, staged rows).
     racecheck() {
         local op rc=0
-        for op in layer_norm rms_norm layer_norm_modulate transpose linear_attention attention; do
-            timeout 40 "$CS" --tool racecheck --error-exitcode 3 \
+        for op in layer_norm rms_norm layer_norm_modulate transpose linear_attention attention \
+            linear_attention_packed; do
+            timeout 30 "$CS" --tool racecheck --error-exitcode 3 \
                 "$T/cuda/test-backend-ops" --device cuda --expect-module --op $op || rc=$?
         done
         return $rc
