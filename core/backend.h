@@ -126,7 +126,8 @@ typedef struct sana_backend_ops {
     // Embedding rows (Gemma-2 embed_tokens): ids I32 of any shape, N = numel(ids); table (V, D)
     // a weight bound with SANA_WEIGHT_TABLE, any float dtype; y F32 seen as (N, D):
     // y[n] = float32(table[ids[n]]) * scale (widen, then one fp32 multiply). An id outside
-    // [0, V) makes no row and records the sticky error SANA_STATUS_BAD_INPUT.
+    // [0, V) makes no row and records the sticky error SANA_STATUS_BAD_INPUT. A backend whose
+    // table stays in host memory may wait here for the ids (CUDA does: cuda/gemma.cu).
     void (*embedding)(sana_backend *be, sana_tensor *y, const sana_tensor *ids,
                       const sana_tensor *table, float scale);
     // Rotary position embedding, "rotate half" convention (transformers apply_rotary_pos_emb,
@@ -209,12 +210,15 @@ typedef struct sana_backend_ops {
 } sana_backend_ops;
 
 // How a weight will be used, so a backend can choose its stored form (the CUDA backend keeps
-// GEMM matrices in bf16 and small vectors in fp32; the CPU backend keeps the mmapped data).
+// GEMM matrices, convolution kernels bound as matrices included, in bf16, small vectors in fp32
+// and tables in host memory; the CPU backend keeps the mmapped data).
 typedef enum sana_weight_use {
     SANA_WEIGHT_MATRIX = 0, // the w of linear
     SANA_WEIGHT_VECTOR,     // biases, norm weights, modulation tables, depthwise kernels
     SANA_WEIGHT_TABLE,      // a (V, D) table read a few rows at a time by `embedding` (Gemma-2's
                             // 256000 x 2304 embed_tokens): a backend may leave it in host memory
+                            // (CPU and CUDA both do: the bound tensor is then the host data
+                            // itself and lives as long as that; docs/cuda.md says why)
 } sana_weight_use;
 
 typedef struct sana_backend_i {

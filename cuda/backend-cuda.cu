@@ -5,11 +5,12 @@
 // (status.c, tensor.c, util.c: cuda/meson.build) and logs through the loader's sana_log.
 //
 // One device, one stream: ops only enqueue work on it (no host synchronisation, except a
-// download, which waits for its data, and the rare growth of the scratch buffer), so a whole
-// forward pass can later be captured into a CUDA graph. Activations come from the arena
+// download, which waits for its data, embedding (below), and the rare growth of the scratch
+// buffer), so a whole DiT or DC-AE pass can later be captured into a CUDA graph. Activations come from the arena
 // (alloc/dealloc: cudaMalloc/cudaFree). Weights are uploaded once by the weight slot, GEMM
-// matrices as bf16 and everything else as fp32, into chunks this backend owns until it is
-// freed.
+// matrices as bf16 and vectors as fp32, into chunks this backend owns until it is freed;
+// tables (Gemma-2's embedding) stay in host memory (see cuda_weight). One op waits for the
+// device: embedding, which reads the token ids on the host (gemma.cu).
 //
 // What it is not: tuned. Kernels are the simple versions (one thread per output element, one
 // block per row); the fused and faster ones come with benchmarks (DESIGN.md, principle 6).
