@@ -12,8 +12,9 @@
 //                 linear attention, tile blending, window copies
 //   backend-cuda.cu  the module entry, memory, weights, errors, the vtable
 //
-// Numerics: everything but the GEMM operands (linear, and conv2d with bf16 weights) is fp32, with IEEE division and square root (no
-// fast-math), so the fp32 ops agree with the CPU reference to rounding (NMSE <= 1e-7).
+// Numerics: everything but the GEMM operands (linear, and conv2d with bf16 weights) is fp32, with
+// IEEE division and square root (no fast-math), so the fp32 ops agree with the CPU reference to
+// rounding (NMSE <= 1e-7).
 // Errors are sticky (core/backend.h): the first failure is recorded on the backend with its
 // CUDA or cuBLAS name, and every later op is skipped by ops.h.
 #ifndef SANA_BACKEND_CUDA_H

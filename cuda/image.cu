@@ -64,7 +64,8 @@ static __global__ void batch_norm_kernel(float *y, const float *x, const void *m
     for (int64_t p = blockIdx.y; p < P; p += gridDim.y) {
         const int64_t c = p % C;
         const double alpha = (double)sana_ld(w, w_dtype, c) / sqrt((double)sana_ld(var, v_dtype, c) + (double)eps);
-        const float a = (float)alpha, beta = (float)((double)sana_ld(b, b_dtype, c) - (double)sana_ld(mean, m_dtype, c) * alpha);
+        const float a = (float)alpha;
+        const float beta = (float)((double)sana_ld(b, b_dtype, c) - (double)sana_ld(mean, m_dtype, c) * alpha);
         const float *X = x + p * S;
         const float *R = r ? r + p * S : NULL;
         float *Y = y + p * S;
