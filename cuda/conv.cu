@@ -21,11 +21,12 @@
 // (Ci, padding, W), from which the next band's im2col reads them (the CPU's rolling halo). A 1x1
 // convolution needs none: its col is already a copy.
 //
-// Direct (depthwise: one input channel per output channel, any weight dtype; or a weight that
-// is not BF16, i.e. bound as SANA_WEIGHT_VECTOR): one thread per output element, summing its
-// taps in fp32 from the bias on, in the CPU depthwise loop's order (NMSE <= 1e-7). In place, a
-// range of whole groups at a time is first copied into the scratch (bounded by conv_bytes, at
-// least one group), then computed from the copy.
+// Direct (one input channel per group, as depthwise kernels, whatever the weight's dtype; or a
+// weight that is not BF16, i.e. bound as SANA_WEIGHT_VECTOR): one thread per output element,
+// summing its taps in fp32 from the bias on, in the CPU depthwise loop's order (NMSE <= 1e-7
+// where both backends see the same weight values). In place, a range of whole groups at a time
+// is first copied into the scratch (bounded by conv_bytes, at least one group), then computed
+// from the copy.
 //
 // What is slow (correct first; DESIGN.md principle 6): the nearest-x2 + 3x3 up convolutions
 // run as plain 3x3 convolutions of the upsampled image (the CPU folds them into four 2x2
