@@ -17,6 +17,7 @@ sana_layer_name (const gchar *prompt,
 {
   gchar   *first = g_strstrip (g_strdup (prompt));
   gchar   *nl    = strchr (first, '\n');
+  gchar   *seed_text = g_strdup_printf ("%" G_GUINT64_FORMAT, seed);
   gchar   *name;
   glong    chars;
 
@@ -27,14 +28,17 @@ sana_layer_name (const gchar *prompt,
     {
       gchar *cut = g_utf8_substring (first, 0, NAME_CHARS);
 
-      name = g_strdup_printf (_("%s… (seed %" G_GUINT64_FORMAT ")"), cut, seed);
+      /* TRANSLATORS: a layer name: the start of the prompt, then the seed */
+      name = g_strdup_printf (_("%s… (seed %s)"), cut, seed_text);
       g_free (cut);
     }
   else
     {
-      name = g_strdup_printf (_("%s (seed %" G_GUINT64_FORMAT ")"), first, seed);
+      /* TRANSLATORS: a layer name: the prompt, then the seed */
+      name = g_strdup_printf (_("%s (seed %s)"), first, seed_text);
     }
   g_free (first);
+  g_free (seed_text);
 
   return name;
 }
