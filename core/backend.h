@@ -18,6 +18,10 @@
 #include "sana.h"
 #include "tensor.h"
 
+#ifdef __cplusplus
+extern "C" { // the CUDA module's .cu files include this header
+#endif
+
 typedef struct sana_backend sana_backend;
 
 typedef enum sana_act {
@@ -143,8 +147,47 @@ struct sana_backend {
     void *ctx;        // the backend's own state
 };
 
+// ------------------------------------------------------------------------------------------------
+// Devices
+
+// A backend for a device string:
+//   "cpu"              the CPU backend (threads <= 0: OpenMP's default);
+//   "cuda", "cuda:N"   CUDA device 0 or N, through the module libsana-cuda.so (see below);
+//   "auto", "" or NULL CUDA device 0 when it can be used, else the CPU, the reason logged.
+// Errors: a malformed string (SANA_STATUS_BAD_INPUT); for cuda[:N] a missing or unloadable
+// module (SANA_STATUS_UNSUPPORTED), no driver or no device (SANA_STATUS_DEVICE), no device N
+// (SANA_STATUS_BAD_INPUT); each names what it looked at.
+sana_status sana_backend_new(const char *device, int threads, sana_backend **out, sana_error *err);
+
 // The CPU backend. threads <= 0: OpenMP's default.
 sana_status sana_backend_cpu_new(int threads, sana_backend **out, sana_error *err);
+
+// The CUDA backend on device `index`. The module is looked for, in this order, at
+// $SANA_CUDA_MODULE (a file, or a directory holding it; when set, nowhere else), beside the
+// program or shared library the core is linked into, and in the install's module directory
+// (SANA_MODULE_DIR). It is loaded once and stays loaded for the life of the process.
+sana_status sana_backend_cuda_new(int index, sana_backend **out, sana_error *err);
+
+// The contract between the core and a backend module. A module is built from the same
+// sources as the core that loads it; the loader passes what it was built with and the module
+// refuses to run when anything differs (SANA_STATUS_UNSUPPORTED). Bump SANA_BACKEND_ABI when
+// the meaning of a slot changes; the sizes catch added slots and fields.
+#define SANA_BACKEND_ABI 1
+#define SANA_CUDA_MODULE_FILE "libsana-cuda.so"
+#define SANA_CUDA_MODULE_ENTRY "sana_cuda_backend_new"
+
+typedef struct sana_module_args {
+    int abi;                  // SANA_BACKEND_ABI (always the first field)
+    size_t sizeof_backend;    // sizeof(sana_backend)
+    size_t sizeof_backend_i;  // sizeof(sana_backend_i)
+    size_t sizeof_tensor;     // sizeof(sana_tensor)
+    int device;               // device index
+    // The loader's log (sana_log): a module has no log sink of its own.
+    void (*log)(sana_log_level level, const char *fmt, ...);
+} sana_module_args;
+
+typedef sana_status (*sana_module_new_fn)(const sana_module_args *args, sana_backend **out,
+                                          sana_error *err);
 
 void sana_backend_free(sana_backend *be);
 
@@ -156,5 +199,9 @@ void sana_backend_fail(sana_backend *be, sana_status status, const char *fmt, ..
     __attribute__((format(printf, 3, 4)));
 
 static inline bool sana_backend_failed(const sana_backend *be) { return be->error.status != SANA_OK; }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif // SANA_BACKEND_H

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __cplusplus
+extern "C" { // the CUDA module's .cu files include this header
+#endif
+
 #define SANA_MAX_DIMS 4
 
 typedef enum sana_dtype {
@@ -78,5 +82,9 @@ uint16_t sana_f32_to_f16(float f);
 
 // Widens n elements of src (F32, F16 or BF16) into dst as float.
 void sana_widen_to_f32(float *dst, const void *src, sana_dtype dtype, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif // SANA_TENSOR_H

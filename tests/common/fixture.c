@@ -12,6 +12,19 @@ void fx_check(sana_status s, const sana_error *err, const char *what) {
     exit(1);
 }
 
+sana_backend *fx_backend(const char *device, bool expect_module) {
+    sana_error err = {0};
+    sana_backend *be;
+    sana_status s = sana_backend_new(device, 0, &be, &err);
+    if (s == SANA_OK) return be;
+    if (s == SANA_STATUS_DEVICE || (s == SANA_STATUS_UNSUPPORTED && !expect_module)) {
+        printf("SKIP device %s: %s: %s\n", device, sana_status_name(s), err.message);
+        exit(TEST_SKIP);
+    }
+    fx_check(s, &err, device);
+    return NULL;
+}
+
 sana_safetensors *fx_open(const char *path) {
     sana_error err = {0};
     sana_safetensors *st;

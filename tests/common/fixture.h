@@ -9,6 +9,12 @@
 // Exit status for "prerequisite absent" (meson reports the test as skipped).
 #define TEST_SKIP 77
 
+// A backend for a device string ("cpu", "cuda", "cuda:N"; see sana_backend_new). When the
+// device cannot be used on this machine the test is skipped (exits TEST_SKIP, printing why):
+// no GPU or driver (SANA_STATUS_DEVICE), or no CUDA module (SANA_STATUS_UNSUPPORTED) unless
+// expect_module says this build made one, in which case failing to load it fails the test.
+sana_backend *fx_backend(const char *device, bool expect_module);
+
 // Opens path or exits 1 with the error.
 sana_safetensors *fx_open(const char *path);
 

@@ -1,0 +1,185 @@
+// backend-cuda.h: what the CUDA backend's files share (internal to cuda/).
+//
+// The CUDA backend is "C with kernels": C structs and functions, __global__ kernels, no classes,
+// templates, exceptions or std::. An op `name` of SANA_OPS (core/backend.h) is implemented by
+// sana_cuda_<name> with the slot's signature, in the file of its family:
+//   gemm.cu       linear (cuBLASLt, bf16 operands, fp32 accumulation and output)
+//   kernels.cu    norms, elementwise, glu, depthwise conv, transpose
+//   attention.cu  linear attention, softmax attention, timestep embedding
+//   backend-cuda.cu  the module entry, memory, weights, errors, the vtable
+//
+// Numerics: everything but the GEMM operands is fp32, with IEEE division and square root (no
+// fast-math), so the fp32 ops agree with the CPU reference to rounding (NMSE <= 1e-7).
+// Errors are sticky (core/backend.h): the first failure is recorded on the backend with its
+// CUDA or cuBLAS name, and every later op is skipped by ops.h.
+#ifndef SANA_BACKEND_CUDA_H
+#define SANA_BACKEND_CUDA_H
+
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+#define CUDA_THREADS 256                     // block size of the row and elementwise kernels
+#define CUDA_GEMM_CACHE 128                  // remembered cuBLASLt algorithm choices
+#define CUDA_WORKSPACE_BYTES ((size_t)32 << 20) // cuBLASLt workspace (NVIDIA's advice for Hopper)
+
+// One remembered cuBLASLt heuristic answer, for a GEMM shape and the pointer alignments it was
+// asked with (the alignments decide which kernels may run).
+typedef struct cuda_gemm_plan {
+    int64_t M, N, K;
+    uint32_t align_a, align_b, align_d, align_bias; // align_bias 0: no bias epilogue
+    bool has_algo;                                  // false: cuBLASLt has none; use cublasGemmEx
+    cublasLtMatmulAlgo_t algo;
+} cuda_gemm_plan;
+
+typedef struct cuda_ctx {
+    int device;
+    char label[16]; // "cuda:0", the prefix of every message
+    cudaStream_t stream;
+    cublasLtHandle_t lt;
+    cublasHandle_t blas; // the cublasGemmEx fallback
+    bool force_gemmex;   // SANA_CUDA_GEMM=gemmex: skip cuBLASLt (to test the fallback)
+    void *workspace;
+    // Device scratch, reused op after op on the one stream: bf16 copies of GEMM activations,
+    // linear attention's per-head sums.
+    void *scratch;
+    size_t scratch_bytes;
+    // Weights: bump-allocated in chunks (large ones get their own allocation), all owned here.
+    void **blocks;
+    int n_blocks, cap_blocks;
+    char *chunk;       // the chunk being filled
+    size_t chunk_used; // bytes used in it
+    size_t weight_bytes;
+    float *staging; // host buffer for converting weights before upload
+    uint16_t *staging16;
+    cuda_gemm_plan plans[CUDA_GEMM_CACHE];
+    int n_plans, next_plan;
+    int smem_optin; // the most dynamic shared memory a block may ask for
+    void (*log)(sana_log_level level, const char *fmt, ...);
+} cuda_ctx;
+
+static inline cuda_ctx *sana_cuda_ctx(sana_backend *be) { return (cuda_ctx *)be->ctx; }
+
+// Records the first failure on the backend: "cuda:N: <message>".
+void sana_cuda_fail(sana_backend *be, sana_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+// false (and a sticky SANA_STATUS_DEVICE error naming `what` and the CUDA error) unless e is
+// cudaSuccess.
+bool sana_cuda_check(sana_backend *be, cudaError_t e, const char *what);
+bool sana_cuda_check_blas(sana_backend *be, cublasStatus_t s, const char *what);
+
+// After a kernel launch: a launch failure (bad configuration, no kernel image for this GPU)
+// becomes the sticky error.
+static inline bool sana_cuda_launched(sana_backend *be, const char *what) {
+    return sana_cuda_check(be, cudaGetLastError(), what);
+}
+
+// Makes the backend's device current for the calling thread (ops may come from any thread).
+bool sana_cuda_enter(sana_backend *be);
+
+// The device scratch, at least `bytes` long (grown when needed; the stream is drained first).
+// NULL with a sticky error when out of memory.
+void *sana_cuda_scratch(sana_backend *be, size_t bytes);
+
+// Records an out-of-memory error naming the request and what the device has free.
+void sana_cuda_fail_oom(sana_backend *be, size_t bytes, const char *what);
+
+// Blocks for a grid-stride kernel over n elements.
+static inline unsigned sana_cuda_blocks(int64_t n) {
+    int64_t b = (n + CUDA_THREADS - 1) / CUDA_THREADS;
+    return (unsigned)(b < 1 ? 1 : b > 65536 ? 65536 : b);
+}
+
+// The ops (semantics in core/backend.h).
+void sana_cuda_linear(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                      const sana_tensor *b);
+void sana_cuda_layer_norm(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                          const sana_tensor *w, const sana_tensor *b, float eps);
+void sana_cuda_rms_norm(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                        float eps, bool add_one);
+void sana_cuda_layer_norm_modulate(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                                   const sana_tensor *mod, int shift_row, int scale_row, float eps);
+void sana_cuda_add_gated(sana_backend *be, sana_tensor *x, const sana_tensor *y,
+                         const sana_tensor *mod, int gate_row);
+void sana_cuda_add(sana_backend *be, sana_tensor *y, const sana_tensor *a, const sana_tensor *b);
+void sana_cuda_mul(sana_backend *be, sana_tensor *y, const sana_tensor *a, const sana_tensor *b);
+void sana_cuda_axpby(sana_backend *be, sana_tensor *y, float alpha, const sana_tensor *a,
+                     float beta, const sana_tensor *b);
+void sana_cuda_act(sana_backend *be, sana_tensor *y, const sana_tensor *x, sana_act act);
+void sana_cuda_glu(sana_backend *be, sana_tensor *y, const sana_tensor *x, sana_act act);
+void sana_cuda_dwconv3x3(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                         const sana_tensor *w, const sana_tensor *b, int H, int W);
+void sana_cuda_transpose(sana_backend *be, sana_tensor *y, const sana_tensor *x);
+void sana_cuda_linear_attention(sana_backend *be, sana_tensor *o, const sana_tensor *q,
+                                const sana_tensor *k, const sana_tensor *v, int heads, float eps);
+void sana_cuda_attention(sana_backend *be, sana_tensor *o, const sana_tensor *q,
+                         const sana_tensor *k, const sana_tensor *v, const sana_tensor *key_bias,
+                         const sana_attn_params *p);
+void sana_cuda_timestep_embedding(sana_backend *be, sana_tensor *y, const sana_tensor *t,
+                                  float max_period);
+
+// ------------------------------------------------------------------------------------------------
+// Device helpers shared by the kernel files
+
+#ifdef __CUDACC__
+
+// Element i of a float tensor of any float dtype (weights may be F32, F16 or BF16).
+static __device__ __forceinline__ float sana_ld(const void *p, int dtype, int64_t i) {
+    if (dtype == SANA_DTYPE_BF16) return __bfloat162float(((const __nv_bfloat16 *)p)[i]);
+    if (dtype == SANA_DTYPE_F16) return __half2float(((const __half *)p)[i]);
+    return ((const float *)p)[i];
+}
+
+static __device__ __forceinline__ float sana_warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+static __device__ __forceinline__ float sana_warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum (max) of v over the block; every thread gets the result. blockDim.x must be a multiple
+// of 32. The first barrier keeps a second call from overwriting part[] while a slow warp still
+// reads the first call's values.
+static __device__ __forceinline__ float sana_block_sum(float v) {
+    __shared__ float part[32];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    v = sana_warp_sum(v);
+    __syncthreads();
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    return sana_warp_sum(lane < nwarps ? part[lane] : 0.0f);
+}
+
+static __device__ __forceinline__ float sana_block_max(float v) {
+    __shared__ float part[32];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    v = sana_warp_max(v);
+    __syncthreads();
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    return sana_warp_max(lane < nwarps ? part[lane] : -INFINITY);
+}
+
+// The activations of sana_act, written as the CPU reference writes them.
+static __device__ __forceinline__ float sana_act_f(float x, int act) {
+    if (act == SANA_ACT_SILU) return x / (1.0f + expf(-x));
+    if (act == SANA_ACT_GELU_TANH) {
+        const float k = 0.7978845608028654f; // sqrt(2/pi)
+        return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+    }
+    if (act == SANA_ACT_RELU) return x > 0.0f ? x : 0.0f;
+    return x;
+}
+
+#endif // __CUDACC__
+
+#endif // SANA_BACKEND_CUDA_H

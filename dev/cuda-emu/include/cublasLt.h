@@ -1,0 +1,2 @@
+// cublasLt.h: stand-in for the CUDA toolkit header (see ../README.md).
+#include "../emu.h"
