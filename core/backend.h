@@ -62,7 +62,17 @@ typedef struct sana_attn_params {
     X(transpose)                                                                                \
     X(linear_attention)                                                                         \
     X(attention)                                                                                \
-    X(timestep_embedding)
+    X(timestep_embedding)                                                                       \
+    X(embedding)                                                                                \
+    X(rope)                                                                                     \
+    X(conv2d)                                                                                   \
+    X(channel_rms_norm)                                                                         \
+    X(batch_norm)                                                                               \
+    X(pixel_shuffle)                                                                            \
+    X(pixel_unshuffle)                                                                          \
+    X(linear_attention_packed)                                                                  \
+    X(blend)                                                                                    \
+    X(copy2d)
 
 typedef struct sana_backend_ops {
     // y (M, N) = x (M, K) w(N, K)^T + b (N); b may be NULL. x and y are seen as row matrices.
@@ -113,6 +123,89 @@ typedef struct sana_backend_ops {
     // f_k = exp(-ln(max_period) k / (dim/2)).
     void (*timestep_embedding)(sana_backend *be, sana_tensor *y, const sana_tensor *t,
                                float max_period);
+    // Embedding rows (Gemma-2 embed_tokens): ids I32 of any shape, N = numel(ids); table (V, D)
+    // a weight bound with SANA_WEIGHT_TABLE, any float dtype; y F32 seen as (N, D):
+    // y[n] = float32(table[ids[n]]) * scale (widen, then one fp32 multiply). An id outside
+    // [0, V) makes no row and records the sticky error SANA_STATUS_BAD_INPUT.
+    void (*embedding)(sana_backend *be, sana_tensor *y, const sana_tensor *ids,
+                      const sana_tensor *table, float scale);
+    // Rotary position embedding, "rotate half" convention (transformers apply_rotary_pos_emb,
+    // GPT-NeoX): x, y (B, N, heads * dh), y may be x; token n of every batch row sits at
+    // position p = pos0 + n. Per head, for i < dh/2, all in fp32 as transformers computes it:
+    // inv_freq_i = 1 / powf(theta, (float)(2i) / (float)dh), a = (float)p * inv_freq_i,
+    // c = cosf(a), s = sinf(a); y[i] = x[i] * c - x[i + dh/2] * s,
+    // y[i + dh/2] = x[i + dh/2] * c + x[i] * s.
+    void (*rope)(sana_backend *be, sana_tensor *y, const sana_tensor *x, int head_dim, int pos0,
+                 float theta);
+
+    // ---- Image (NCHW) ops, added for the DC-AE autoencoder (core/models/dc-ae.c). Tensors are
+    // (B, C, H, W), contiguous; a backend parallelises over B too, though DC-AE passes B = 1.
+
+    // 2-D convolution as PyTorch's F.conv2d, with zero padding, preceded by an optional
+    // nearest-neighbour upsampling of x (F.interpolate(scale_factor=upsample, mode="nearest")).
+    // x (B, Ci, H, W); w (Co, Ci/groups, kh, kw); b (Co) or NULL; y (B, Co, Ho, Wo) with
+    // Hu = upsample*H, Ho = (Hu + 2*padding - kh) / stride + 1 (floor), Wo likewise. With
+    // xu[c, i, j] = x[c, i / upsample, j / upsample] and g = o / (Co/groups):
+    //   y[n, o, i, j] = b[o] + sum_{c < Ci/groups, dy < kh, dx < kw}
+    //                   w[o, c, dy, dx] * xu[n, g*Ci/groups + c, i*stride + dy - padding,
+    //                                                            j*stride + dx - padding]
+    // where positions outside [0, Hu) x [0, Wu) read 0. stride, upsample >= 1, padding >= 0;
+    // groups divides Ci and Co (groups == Ci == Co: depthwise). In place (y == x) is allowed
+    // when stride == upsample == 1, Co == Ci and Ho == H, Wo == W (a backend may use a scratch
+    // copy). Accumulation in fp32 (CPU: OpenBLAS sgemm over im2col tiles). DC-AE binds w with
+    // SANA_WEIGHT_MATRIX, except depthwise kernels (SANA_WEIGHT_VECTOR); per-pixel linears come
+    // as 1x1 convolutions, their (Co, Ci) weights viewed as (Co, Ci, 1, 1).
+    void (*conv2d)(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                   const sana_tensor *b, int stride, int padding, int groups, int upsample);
+    // RMSNorm over the channels of each pixel (diffusers RMSNorm applied to x.movedim(1, -1)):
+    // x, y (B, C, H, W); w, b (C); r (B, C, H, W) or NULL:
+    //   y[n, c, i, j] = x[n, c, i, j] / sqrt(mean_c' x[n, c', i, j]^2 + eps) * w[c] + b[c]
+    //                   (+ r[n, c, i, j])
+    // The mean of squares accumulates in fp32 or wider. y may be x or r.
+    void (*channel_rms_norm)(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                             const sana_tensor *w, const sana_tensor *b, const sana_tensor *r,
+                             float eps);
+    // BatchNorm2d in eval mode (running statistics): x, y, r as channel_rms_norm; mean, var,
+    // w, b (C): y = (x - mean[c]) / sqrt(var[c] + eps) * w[c] + b[c] (+ r). y may be x or r.
+    void (*batch_norm)(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                       const sana_tensor *mean, const sana_tensor *var, const sana_tensor *w,
+                       const sana_tensor *b, const sana_tensor *r, float eps);
+    // y = pixel_shuffle(x.repeat_interleave(repeats, dim=1), r), or y += that when accumulate.
+    // x (B, C, H, W), y (B, C*repeats/r^2, r*H, r*W) (r^2 divides C*repeats):
+    //   y[n, o, r*i + u, r*j + v] (+)= x[n, (o*r*r + u*r + v) / repeats, i, j]
+    // r == 1 is a plain channel repeat_interleave; repeats == 1 a plain pixel shuffle. y and x
+    // do not overlap.
+    void (*pixel_shuffle)(sana_backend *be, sana_tensor *y, const sana_tensor *x, int r,
+                          int repeats, bool accumulate);
+    // y = pixel_unshuffle(x, r) averaged over consecutive groups of `group` channels
+    // (x.unflatten(1, (-1, group)).mean(dim=2)), or y += that when accumulate.
+    // x (B, C, H, W) with r | H, r | W; y (B, C*r^2/group, H/r, W/r); with q = o*group + t:
+    //   y[n, o, i, j] (+)= (1/group) sum_{t < group} x[n, q / r^2, r*i + (q % r^2) / r,
+    //                                                   r*j + q % r]
+    // (the sum in fp32, then divided). r == 1 is a plain channel-group mean; group == 1 a plain
+    // pixel unshuffle. y and x do not overlap.
+    void (*pixel_unshuffle)(sana_backend *be, sana_tensor *y, const sana_tensor *x, int r,
+                            int group, bool accumulate);
+    // DC-AE's multi-scale ReLU linear attention (SanaMultiscaleAttnProcessor2_0 with
+    // apply_linear_attention), channels first, fp32. qkv (B, G*3d, H, W) holds G heads of 3d
+    // consecutive channels: rows [0, d) of a head are q, [d, 2d) k, [2d, 3d) v. With N = H*W
+    // pixels n, m and q' = relu(q), k' = relu(k), per head g and channel i < d:
+    //   o[b, g*d + i, n] = sum_m v[i, m] (k'_m . q'_n) / (sum_m k'_m . q'_n + eps)
+    // ('.' over the d channels); o (B, G*d, H, W). (The quadratic form upstream uses when
+    // N <= d is the same value.)
+    void (*linear_attention_packed)(sana_backend *be, sana_tensor *o, const sana_tensor *qkv,
+                                    int head_dim, float eps);
+    // Tile-seam blending, in place on b (AutoencoderDC.blend_v / blend_h). axis 2 (rows):
+    // a (B, C, Ha, W), b (B, C, Hb, W); for y < extent, with t = y / extent in double:
+    //   b[n, c, y, :] = a[n, c, Ha - extent + y, :] * (float)(1 - t) + b[n, c, y, :] * (float)t
+    // axis 3 (columns): the same over columns, a (B, C, H, Wa), b (B, C, H, Wb).
+    // 1 <= extent <= min(Ha, Hb) (resp. Wa, Wb); a and b do not overlap.
+    void (*blend)(sana_backend *be, sana_tensor *b, const sana_tensor *a, int axis, int extent);
+    // Copies an h x w window between images of the same B and C (crop / paste):
+    //   dst[n, c, dy + i, dx + j] = src[n, c, sy + i, sx + j]   for i < h, j < w.
+    // dst (B, C, Hd, Wd), src (B, C, Hs, Ws); both windows lie inside; no overlap.
+    void (*copy2d)(sana_backend *be, sana_tensor *dst, int dy, int dx, const sana_tensor *src,
+                   int sy, int sx, int h, int w);
 } sana_backend_ops;
 
 // How a weight will be used, so a backend can choose its stored form (the CUDA backend keeps
@@ -120,6 +213,8 @@ typedef struct sana_backend_ops {
 typedef enum sana_weight_use {
     SANA_WEIGHT_MATRIX = 0, // the w of linear
     SANA_WEIGHT_VECTOR,     // biases, norm weights, modulation tables, depthwise kernels
+    SANA_WEIGHT_TABLE,      // a (V, D) table read a few rows at a time by `embedding` (Gemma-2's
+                            // 256000 x 2304 embed_tokens): a backend may leave it in host memory
 } sana_weight_use;
 
 typedef struct sana_backend_i {

@@ -100,4 +100,90 @@ typedef struct sana_scm_config {
 
 sana_status sana_scm_config_load(const char *path, sana_scm_config *c, sana_error *err);
 
+// ------------------------------------------------------------------------------------------------
+// Gemma2Config (transformers models/gemma2/configuration_gemma2.py), text_encoder/config.json
+
+#define SANA_GEMMA2_MAX_LAYERS 256
+
+typedef struct sana_gemma2_config {
+    int vocab_size;               // V: rows of embed_tokens
+    int hidden_size;              // H
+    int intermediate_size;        // F (GeGLU width)
+    int num_hidden_layers;
+    int num_attention_heads;      // Hq
+    int num_key_value_heads;      // Hkv, divides Hq (grouped-query attention)
+    int head_dim;                 // dh, even (RoPE pairs i, i + dh/2)
+    int max_position_embeddings;  // positions the model was trained for (not enforced upstream)
+    float rms_norm_eps;
+    float rope_theta;             // "rope_parameters.rope_theta" (v5) or "rope_theta" (v4)
+    bool attention_bias;          // biases on q/k/v/o_proj
+    float query_pre_attn_scalar;  // attention scale = query_pre_attn_scalar ** -0.5
+    int sliding_window;           // window of the "sliding_attention" layers
+    float attn_logit_softcapping; // 0: null (no soft-capping)
+    int pad_token_id;
+    bool sliding[SANA_GEMMA2_MAX_LAYERS]; // per layer: "sliding_attention" (else "full_attention")
+
+    // derived
+    float attn_scale;  // float32(query_pre_attn_scalar ** -0.5)
+    float embed_scale; // float32(hidden_size ** 0.5): Gemma2TextScaledWordEmbedding
+} sana_gemma2_config;
+
+// Reads a text_encoder/config.json (Gemma2Model or Gemma2ForCausalLM).
+sana_status sana_gemma2_config_load(const char *path, sana_gemma2_config *c, sana_error *err);
+
+// ------------------------------------------------------------------------------------------------
+// AutoencoderDC (diffusers models/autoencoders/autoencoder_dc.py)
+
+#define SANA_DCAE_MAX_STAGES 8
+#define SANA_DCAE_MAX_SCALES 4
+
+typedef enum sana_dcae_block_type {
+    SANA_DCAE_RES_BLOCK = 0,       // "ResBlock"
+    SANA_DCAE_EFFICIENTVIT_BLOCK,  // "EfficientViTBlock"
+} sana_dcae_block_type;
+
+typedef enum sana_dcae_norm_type {
+    SANA_DCAE_RMS_NORM = 0, // "rms_norm": per-pixel RMSNorm over channels, with bias
+    SANA_DCAE_BATCH_NORM,   // "batch_norm": BatchNorm2d with running statistics (eval)
+} sana_dcae_norm_type;
+
+typedef enum sana_dcae_act_fn {
+    SANA_DCAE_SILU = 0, // "silu" / "swish"
+    SANA_DCAE_RELU,     // "relu"
+} sana_dcae_act_fn;
+
+// One stage (resolution level) of the encoder or the decoder.
+typedef struct sana_dcae_stage {
+    sana_dcae_block_type block_type;
+    int out_channels;
+    int layers;                        // blocks in the stage (layers_per_block[i])
+    int n_scales;                      // len(qkv_multiscales[i]) (EfficientViT blocks)
+    int scales[SANA_DCAE_MAX_SCALES];  // their kernel sizes (odd)
+    sana_dcae_norm_type norm_type;     // decoder_norm_types[i]; the encoder is always rms_norm
+    sana_dcae_act_fn act_fn;           // decoder_act_fns[i]; the encoder is always silu
+} sana_dcae_stage;
+
+typedef struct sana_dcae_config {
+    int in_channels;     // image channels
+    int latent_channels;
+    int attention_head_dim;
+    int n_stages;        // len(*_block_out_channels), the same for encoder and decoder
+    sana_dcae_stage encoder[SANA_DCAE_MAX_STAGES];
+    sana_dcae_stage decoder[SANA_DCAE_MAX_STAGES];
+    bool downsample_pixel_unshuffle; // downsample_block_type "pixel_unshuffle"; else ("conv",
+                                     // "Conv") a 3x3 stride-2 convolution
+    bool upsample_interpolate;       // upsample_block_type "interpolate" (nearest x2 + conv);
+                                     // else ("pixel_shuffle") conv + pixel shuffle
+    bool encoder_out_shortcut;
+    bool decoder_in_shortcut;
+    sana_dcae_act_fn decoder_conv_act_fn;
+    float scaling_factor;            // the pipelines divide latents by it before decoding
+
+    // derived
+    int spatial_compression_ratio;   // 2^(n_stages - 1)
+} sana_dcae_config;
+
+// Reads DIR/config.json of a vae folder.
+sana_status sana_dcae_config_load(const char *path, sana_dcae_config *c, sana_error *err);
+
 #endif // SANA_CONFIG_H

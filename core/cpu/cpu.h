@@ -17,4 +17,36 @@ const float *sana_cpu_as_f32(sana_backend *be, const sana_tensor *t, float **own
 // threads); NULL with a sticky error when out of memory.
 float *sana_cpu_scratch(sana_backend *be, size_t floats);
 
+// ops-gemma.c: the ops the Gemma-2 text encoder adds.
+void cpu_embedding(sana_backend *be, sana_tensor *y, const sana_tensor *ids, const sana_tensor *table,
+                   float scale);
+void cpu_rope(sana_backend *be, sana_tensor *y, const sana_tensor *x, int head_dim, int pos0, float theta);
+// Work (elements touched, or multiply-adds / 64) below which the image ops run a loop on one
+// thread: waking the team costs more than it saves, and far more on a busy machine. Default
+// 65536; tests set 0 to run every loop threaded on tiny shapes.
+extern int64_t sana_cpu_par_work;
+
+// Image (NCHW) ops for DC-AE: ops-conv.c. The im2col budget per band of output rows, in
+// floats (a tuning knob; tests lower it to exercise band edges).
+extern size_t sana_cpu_conv_col_floats;
+void cpu_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                const sana_tensor *b, int stride, int padding, int groups, int upsample);
+
+// ops-image.c
+void cpu_channel_rms_norm(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                          const sana_tensor *w, const sana_tensor *b, const sana_tensor *r,
+                          float eps);
+void cpu_batch_norm(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *mean,
+                    const sana_tensor *var, const sana_tensor *w, const sana_tensor *b,
+                    const sana_tensor *r, float eps);
+void cpu_pixel_shuffle(sana_backend *be, sana_tensor *y, const sana_tensor *x, int r, int repeats,
+                       bool accumulate);
+void cpu_pixel_unshuffle(sana_backend *be, sana_tensor *y, const sana_tensor *x, int r, int group,
+                         bool accumulate);
+void cpu_linear_attention_packed(sana_backend *be, sana_tensor *o, const sana_tensor *qkv,
+                                 int head_dim, float eps);
+void cpu_blend(sana_backend *be, sana_tensor *b, const sana_tensor *a, int axis, int extent);
+void cpu_copy2d(sana_backend *be, sana_tensor *dst, int dy, int dx, const sana_tensor *src, int sy,
+                int sx, int h, int w);
+
 #endif // SANA_CPU_H
