@@ -121,9 +121,15 @@ sana_status sana_pipeline_new(const sana_pipeline_params *params, sana_pipeline 
         goto fail;
     }
     if (!report(params->progress, params->progress_user, SANA_STAGE_LOAD, 1, 3)) goto cancelled;
-    if ((s = sana_prompt_encoder_load(p->model_dir, p->be, &p->text, err))) goto fail;
+    char tok_dir[4096];
+    if ((s = sana_prompt_encoder_new(sana_path_join(tok_dir, sizeof tok_dir, p->model_dir, "tokenizer"),
+                                     sana_path_join(path, sizeof path, p->model_dir, "text_encoder"), p->be, &p->text,
+                                     err)))
+        goto fail;
     if (!report(params->progress, params->progress_user, SANA_STAGE_LOAD, 2, 3)) goto cancelled;
-    if ((s = sana_dcae_load(sana_path_join(path, sizeof path, p->model_dir, "vae"), p->be, &p->vae, err))) goto fail;
+    if ((s = sana_dcae_load(sana_path_join(path, sizeof path, p->model_dir, "vae"), p->be, SANA_DCAE_DECODER, &p->vae,
+                            err)))
+        goto fail;
     if (!report(params->progress, params->progress_user, SANA_STAGE_LOAD, 3, 3)) goto cancelled;
     p->ms[SANA_STAGE_LOAD] = now_ms() - t0;
     *out = p;
@@ -162,14 +168,13 @@ static sana_status check_params(const sana_pipeline *p, const sana_generate_para
     return SANA_OK;
 }
 
-// The guidance value the reference feeds: guidance_scale in the text encoder's dtype, times
-// guidance_embeds_scale computed in float and rounded back to that dtype (0.44921875 for 4.5
-// with a bf16 encoder, 0.45000002 with an fp32 one).
-static float guidance_value(float guidance, float scale, sana_dtype text_dtype) {
-    float g = guidance;
-    if (text_dtype == SANA_DTYPE_BF16) return sana_bf16_to_f32(sana_f32_to_bf16(sana_bf16_to_f32(sana_f32_to_bf16(g)) * scale));
-    if (text_dtype == SANA_DTYPE_F16) return sana_f16_to_f32(sana_f32_to_f16(sana_f16_to_f32(sana_f32_to_f16(g)) * scale));
-    return g * scale;
+// The guidance value the reference feeds: guidance_scale in the prompt embeddings' dtype, times
+// guidance_embeds_scale in float, rounded back to that dtype. The CPU computes in fp32, as
+// diffusers with an fp32 text encoder (0.45000002 for 4.5); a bf16 backend matches diffusers'
+// recommended bf16 pipeline (0.44921875).
+static float guidance_value(float guidance, float scale, bool bf16) {
+    if (bf16) return sana_bf16_to_f32(sana_f32_to_bf16(sana_bf16_to_f32(sana_f32_to_bf16(guidance)) * scale));
+    return guidance * scale;
 }
 
 typedef struct loop_state {
@@ -218,14 +223,30 @@ sana_status sana_generate(sana_pipeline *p, const sana_generate_params *g, sana_
     int H = g->height, W = g->width;
     if (g->resolution_binning) sana_image_bin_1024(g->height, g->width, &H, &W);
     const int C = p->dit->config.in_channels, f = sana_dcae_spatial_factor(p->vae), h = H / f, w = W / f;
+    if (H % f || W % f) {
+        s = sana_errorf(err, SANA_STATUS_BAD_INPUT, "size %dx%d is not a whole number of %d-pixel latent cells", W, H, f);
+        goto done;
+    }
 
     // 1. Prompt -> caption embeddings (1, 300, 2304) and mask -> the transformer's caption half.
     double t = now_ms();
     if (!report(g->progress, g->progress_user, SANA_STAGE_ENCODE, 0, 1)) goto cancelled;
-    sana_tensor embeds, bias;
-    if ((s = sana_prompt_encoder_encode(p->text, p->arena, g->prompt, g->complex_human_instruction, &embeds, &bias,
-                                        err)))
+    sana_prompt_params pp = sana_prompt_params_default();
+    const char *chi = g->complex_human_instruction;
+    if (chi) { // "" turns the instruction off; another text replaces it (one line)
+        pp.chi_lines = chi[0] ? &chi : NULL;
+        pp.n_chi_lines = chi[0] ? 1 : 0;
+    }
+    const int L = pp.max_sequence_length;
+    sana_tensor embeds = sana_new_f32(p->arena, 1, L, sana_prompt_encoder_model(p->text)->config.hidden_size);
+    sana_tensor bias = sana_new_f32(p->arena, 1, L);
+    if (!(host = malloc(sizeof(float) * 2 * (size_t)L))) {
+        s = sana_errorf(err, SANA_STATUS_NO_MEMORY, "out of memory for the prompt mask");
         goto done;
+    }
+    if ((s = sana_prompt_encode(p->text, p->arena, &g->prompt, 1, &pp, &embeds, host, NULL, err))) goto done;
+    sana_dit_mask_to_bias(host + L, host, L); // mask (L) -> additive bias (L)
+    sana_upload(be, &bias, host + L);
     sana_dit_prepare_caption(p->dit, p->arena, &embeds, &bias, &cap, NULL);
     if ((s = sana_backend_sync(be, err))) goto done;
     p->ms[SANA_STAGE_ENCODE] = now_ms() - t;
@@ -247,8 +268,7 @@ sana_status sana_generate(sana_pipeline *p, const sana_generate_params *g, sana_
     sana_op_axpby(be, &x, p->scm.sigma_data, &x, 0.0f, NULL);
     ls.tau = sana_new_f32(p->arena, 1);
     ls.guidance = sana_new_f32(p->arena, 1);
-    const float gv = guidance_value(g->guidance, p->dit->config.guidance_embeds_scale,
-                                    sana_prompt_encoder_dtype(p->text));
+    const float gv = guidance_value(g->guidance, p->dit->config.guidance_embeds_scale, strcmp(p->device, "cpu") != 0);
     sana_upload(be, &ls.guidance, &gv);
     float T[SANA_SCM_MAX_STEPS + 1];
     if ((s = sana_scm_set_timesteps(g->steps, g->max_timestep, g->intermediate_timestep, T, err))) goto done;
@@ -262,7 +282,7 @@ sana_status sana_generate(sana_pipeline *p, const sana_generate_params *g, sana_
     if (!report(g->progress, g->progress_user, SANA_STAGE_DECODE, 0, 1)) goto cancelled;
     sana_op_axpby(be, &x, 1.0f / sana_dcae_scaling_factor(p->vae), &x, 0.0f, NULL);
     sana_tensor img = sana_new_f32(p->arena, 1, 3, H, W);
-    if ((s = sana_dcae_decode(p->vae, p->arena, &x, &img, err))) goto done;
+    if ((s = sana_dcae_decode(p->vae, p->arena, &img, &x, NULL, NULL, err))) goto done;
     if (!(image = malloc(sizeof(float) * 3 * (size_t)H * W)) ||
         !(cropped = malloc(sizeof(float) * 3 * (size_t)g->height * g->width)) ||
         !(out->rgb = malloc((size_t)3 * g->height * g->width))) {

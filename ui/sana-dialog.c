@@ -18,6 +18,7 @@ sana_dialog_run (GimpProcedure       *procedure,
 {
   GtkWidget *dialog;
   GtkWidget *view;
+  GtkWidget *label;
   gboolean   run;
 
   gimp_ui_init (PLUG_IN_BINARY);
@@ -30,8 +31,9 @@ sana_dialog_run (GimpProcedure       *procedure,
                                            GTK_TYPE_TEXT_VIEW);
   gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
   gtk_widget_set_size_request (view, 420, 96);
-  gimp_procedure_dialog_get_label (GIMP_PROCEDURE_DIALOG (dialog), "prompt-label",
-                                   _("_Prompt"), FALSE, TRUE);
+  label = gimp_procedure_dialog_get_label (GIMP_PROCEDURE_DIALOG (dialog), "prompt-label",
+                                           _("_Prompt"), FALSE, TRUE);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), view);
   gimp_procedure_dialog_fill_frame (GIMP_PROCEDURE_DIALOG (dialog), "prompt-frame",
                                     "prompt-label", FALSE, "prompt");
 

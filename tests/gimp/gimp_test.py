@@ -32,6 +32,7 @@ def check(cond, what, detail=""):
     print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else ": " + detail))
     if not cond:
         failures += 1
+    return cond
 
 
 def scheme_str(s):
@@ -113,7 +114,7 @@ def scenario_generate(args):
             ("width", num("(gimp-drawable-get-width layer)")),
             ("height", num("(gimp-drawable-get-height layer)")),
             ("name", "(string-append \"\\\"\" (gimp-item-get-name layer) \"\\\"\")"),
-            ("parasite", "(if (vector? (gimp-item-get-parasite-list layer)) (number->string (vector-length (gimp-item-get-parasite-list layer))) \"0\")"))}
+            ("parasite", "(if (member \"sana-generate-parameters\" (gimp-item-get-parasite-list layer)) \"yes\" \"no\")"))}
     (gimp-item-set-visible bg FALSE)
     (gimp-image-resize-to-layers img)
     (gimp-file-save RUN-NONINTERACTIVE img {scheme_str(out_png)} -1)
@@ -127,13 +128,13 @@ def scenario_generate(args):
     check((r.get("width"), r.get("height")) == ("96", "64"), "the layer has the requested size",
           f"{r.get('width')}x{r.get('height')}")
     check("seed 7" in r.get("name", ""), "the layer is named after prompt and seed", r.get("name", ""))
-    check(r.get("parasite", "0") != "0", "the generation parameters are attached as a parasite")
+    check(r.get("parasite") == "yes", "the generation parameters are attached as a parasite", r.get("parasite", "none"))
     ref_png = os.path.join(args.workdir, "cli.png")
     p = subprocess.run([args.sana, "generate", "--model", args.model, "--prompt", PROMPT, "--steps", "2", "--seed", "7",
                         "--width", "96", "--height", "64", "--output", ref_png, "--quiet"],
                        capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
     check(p.returncode == 0, "sana generate with the same parameters", p.stderr[-2000:])
-    if rc == 0 and p.returncode == 0 and os.path.exists(out_png):
+    if check(os.path.exists(out_png) and os.path.exists(ref_png), "GIMP exported the layer and the CLI wrote its image"):
         ok, detail = images_close(out_png, ref_png, 2)
         check(ok, "layer pixels match `sana generate` within 2/255", detail)
 

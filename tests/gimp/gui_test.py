@@ -97,13 +97,13 @@ def main():
   (gimp-drawable-fill bg FILL-WHITE)
   (gimp-display-new img)
   (gimp-displays-flush)
-  (wait-for img 2 3000000)
+  (wait-for img 2 1000000)
   (let ((top (vector-ref (gimp-image-get-layers img) 0)))
     (note "{added}" (string-append (number->string (layers img)) " "
                                    (number->string (gimp-drawable-get-width top)) "x"
                                    (number->string (gimp-drawable-get-height top)) " "
                                    (gimp-item-get-name top))))
-  (wait-for img 1 3000000)
+  (wait-for img 1 1000000)
   (note "{undone}" (number->string (layers img))))
 """
     env = dict(os.environ, DISPLAY=DISPLAY, GIMP3_DIRECTORY=profile, SANA_MODEL_DIR=args.model,
