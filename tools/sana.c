@@ -234,10 +234,25 @@ static int parse_gen(int argc, char **argv, gen_args *a, bool bench) {
     return 0;
 }
 
+// The output's folder must be writable before minutes are spent generating.
+static int check_output(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    if (access(dir, W_OK) != 0) {
+        fprintf(stderr, "sana: %s: cannot write into %s: %s\n", path, dir, strerror(errno));
+        return 2;
+    }
+    return 0;
+}
+
 static int cmd_generate(int argc, char **argv) {
     gen_args a;
     int rc = parse_gen(argc, argv, &a, false);
-    if (rc) return rc;
+    if (rc || (rc = check_output(a.output))) return rc;
     progress_state ps = {.tty = isatty(2), .start = now_ms(), .last_stage = SANA_STAGE_COUNT, .quiet = a.quiet};
     a.pp.progress = a.g.progress = on_progress;
     a.pp.progress_user = a.g.progress_user = &ps;
