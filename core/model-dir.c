@@ -145,6 +145,12 @@ sana_status sana_model_resolve(const char *model, char *path, size_t size, sana_
             return SANA_OK;
         }
         char entry[512], hub[4096], full[4096];
+        // A path (absolute, relative with ./ or ../, or ~) that is not a folder.
+        if (model[0] == '/' || model[0] == '.' || model[0] == '~') {
+            struct stat sb;
+            return sana_errorf(err, SANA_STATUS_BAD_MODEL, "model folder %s: not a folder (%s)", model,
+                               stat(model, &sb) != 0 ? strerror(errno) : "it is a file");
+        }
         if (repo_entry_name(model, entry, sizeof entry)) {
             if (hub_cache(hub, sizeof hub) && snprintf(full, sizeof full, "%s/%s", hub, entry) < (int)sizeof full &&
                 hub_snapshot(full, path, size))

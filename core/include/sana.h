@@ -102,6 +102,90 @@ sana_status sana_model_resolve(const char *model, char *path, size_t size, sana_
 // and how to get a complete folder.
 sana_status sana_model_check(const char *dir, sana_error *err);
 
+// ------------------------------------------------------------------------------------------------
+// Text to image
+//
+//     sana_pipeline_params pp = sana_pipeline_default_params();
+//     pp.model = "Efficient-Large-Model/Sana_Sprint_0.6B_1024px_diffusers"; // or a folder
+//     sana_pipeline *p;
+//     sana_error err = {0};
+//     if (sana_pipeline_new(&pp, &p, &err)) { puts(err.message); return 1; }
+//     sana_generate_params g = sana_generate_default_params();
+//     g.prompt = "a cat sleeping on a windowsill";
+//     g.seed = 42;
+//     sana_image img;
+//     if (sana_generate(p, &g, &img, &err) == SANA_OK) { ...img.rgb...; sana_image_free(&img); }
+//     sana_pipeline_free(p);
+
+typedef struct sana_pipeline sana_pipeline;
+
+typedef enum sana_stage {
+    SANA_STAGE_LOAD = 0, // reading the model (sana_pipeline_new)
+    SANA_STAGE_ENCODE,   // the prompt through the text encoder
+    SANA_STAGE_DENOISE,  // the transformer steps
+    SANA_STAGE_DECODE,   // the autoencoder
+    SANA_STAGE_COUNT,
+} sana_stage;
+
+// "Loading model", "Encoding prompt", "Denoising", "Decoding" (English; callers translate).
+const char *sana_stage_name(sana_stage stage);
+
+// Called on the generating thread when a stage starts (step 0) and after each of its `total`
+// steps. Returning false cancels: the work stops at the next step boundary and the call returns
+// SANA_STATUS_CANCELLED.
+typedef bool (*sana_progress_fn)(void *user, sana_stage stage, int step, int total);
+
+typedef struct sana_pipeline_params {
+    const char *model;  // a folder, "ORG/NAME" in the Hugging Face cache, or NULL: the first found
+    const char *device; // "auto" (default: CUDA when usable, else the CPU), "cpu", "cuda", "cuda:N"
+    int threads;        // CPU threads; 0: all cores
+    sana_progress_fn progress; // loading progress (optional)
+    void *progress_user;
+} sana_pipeline_params;
+
+sana_pipeline_params sana_pipeline_default_params(void);
+
+// Loads a SANA-Sprint diffusers folder. Weights are mmapped (CPU) or uploaded once (CUDA).
+sana_status sana_pipeline_new(const sana_pipeline_params *params, sana_pipeline **out,
+                              sana_error *err);
+void sana_pipeline_free(sana_pipeline *p);
+
+// The resolved model folder and the device in use ("cpu", "cuda:0").
+const char *sana_pipeline_model_dir(const sana_pipeline *p);
+const char *sana_pipeline_device(const sana_pipeline *p);
+
+#define SANA_MAX_SIDE 4096
+
+typedef struct sana_generate_params {
+    const char *prompt;          // UTF-8, not empty after stripping white space
+    int width, height;           // 32..4096; multiples of 32 when resolution_binning is off
+    int steps;                   // 1..4 (default 2)
+    uint64_t seed;               // as torch.Generator("cpu").manual_seed(seed)
+    float guidance;              // embedded guidance scale (default 4.5)
+    float max_timestep;          // first TrigFlow time (default 1.5708)
+    float intermediate_timestep; // second time of the 2-step schedule (default 1.3); NAN: linspace
+    bool resolution_binning;     // generate at the nearest trained size, then resize (default on)
+    const char *complex_human_instruction; // NULL: the default instruction; "": none
+    sana_progress_fn progress;
+    void *progress_user;
+} sana_generate_params;
+
+sana_generate_params sana_generate_default_params(void);
+
+typedef struct sana_image {
+    int width, height;
+    uint8_t *rgb; // width * height * 3 bytes, rows top to bottom, RGB interleaved
+} sana_image;
+
+// Generates one image. Nothing is returned in *out unless the call succeeds.
+sana_status sana_generate(sana_pipeline *p, const sana_generate_params *params, sana_image *out,
+                          sana_error *err);
+void sana_image_free(sana_image *img);
+
+// Milliseconds spent in each stage by the last sana_generate (SANA_STAGE_LOAD: by
+// sana_pipeline_new), for benchmarks.
+void sana_pipeline_timings(const sana_pipeline *p, double ms[SANA_STAGE_COUNT]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,10 +10,10 @@
 
 int check_failures;
 
-void check_true(bool cond, const char *what, const char *fmt, ...) {
+bool check_true(bool cond, const char *what, const char *fmt, ...) {
     if (cond) {
         printf("ok   %s\n", what);
-        return;
+        return true;
     }
     check_failures++;
     printf("FAIL %s: ", what);
@@ -22,6 +22,7 @@ void check_true(bool cond, const char *what, const char *fmt, ...) {
     vprintf(fmt, ap);
     va_end(ap);
     printf("\n");
+    return false;
 }
 
 void check_error(const char *what, sana_status got, const sana_error *err, sana_status want, ...) {

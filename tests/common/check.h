@@ -9,8 +9,8 @@
 
 extern int check_failures;
 
-// Prints "ok <what>" or "FAIL <what>: <why>" and counts failures.
-void check_true(bool cond, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+// Prints "ok <what>" or "FAIL <what>: <why>", counts failures, returns cond.
+bool check_true(bool cond, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 // Expects status `want` and an error message containing every one of the NULL-terminated
 // substrings; prints the message either way so a reader sees what a user would see.

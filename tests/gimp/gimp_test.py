@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Tests of the plug-in inside the real GIMP 3 (gimp-console-3.0, batch Script-Fu).
+
+usage: gimp_test.py SCENARIO --plugin PATH --sana PATH --model DIR --workdir DIR
+
+Each scenario starts GIMP with a fresh hermetic profile (GIMP3_DIRECTORY) holding only this
+plug-in, runs one Script-Fu batch under a timeout with --quit, and checks what the script
+reported (gimp-message lines "SANA-RESULT key=value ...") and the files it exported. Exit
+status: 0 pass, 1 fail, 77 skipped (no GIMP).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import png  # noqa: E402  (tests/gimp/png.py, a pure-Python reader)
+
+GIMP = "gimp-console-3.0"
+TIMEOUT = 300
+PROMPT = "a red fox in a snowy forest"
+
+failures = 0
+
+
+def check(cond, what, detail=""):
+    global failures
+    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else ": " + detail))
+    if not cond:
+        failures += 1
+    return cond
+
+
+def scheme_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def run_gimp(args, script):
+    profile = tempfile.mkdtemp(prefix="gimp-profile-", dir=args.workdir)
+    with open(os.path.join(profile, "gimprc"), "w") as f:
+        f.write("(show-welcome-dialog no)\n(check-updates no)\n")
+    plug_dir = os.path.join(profile, "plug-ins", "sana-sprint")
+    os.makedirs(plug_dir)
+    shutil.copy2(args.plugin, os.path.join(plug_dir, "sana-sprint"))
+    env = dict(os.environ, GIMP3_DIRECTORY=profile, SANA_MODEL_DIR=args.model, OMP_NUM_THREADS="2")
+    env.pop("DISPLAY", None)
+    cmd = [GIMP, "-i", "-n", "--quit", "--batch-interpreter=plug-in-script-fu-eval",
+           "-b", "(script-fu-use-v3) " + script]
+    try:
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        out, rc = p.stdout + p.stderr, p.returncode
+    except subprocess.TimeoutExpired as e:
+        out, rc = (e.stdout or "") + (e.stderr or ""), 124
+        if isinstance(out, bytes):
+            out = out.decode(errors="replace")
+    results = {}
+    for line in out.splitlines():
+        m = re.search(r"SANA-RESULT (.*)", line)
+        if m:
+            for kv in re.findall(r'(\S+?)=("[^"]*"|\S+)', m.group(1)):
+                results[kv[0]] = kv[1].strip('"')
+    return rc, out, results
+
+
+def report(*pairs):
+    """Scheme code that reports key=value pairs through gimp-message."""
+    parts = []
+    for key, expr in pairs:
+        parts.append(scheme_str(f" {key}="))
+        parts.append(expr)
+    return "(gimp-message (string-append \"SANA-RESULT\" " + " ".join(parts) + "))"
+
+
+def num(expr):
+    return f"(number->string {expr})"
+
+
+def generate_call(args, extra):
+    return ("(plug-in-sana-generate #:run-mode RUN-NONINTERACTIVE " + extra +
+            f" #:prompt {scheme_str(PROMPT)} #:steps 2 #:seed 7 #:model-folder {scheme_str(args.model)})")
+
+
+def images_close(a_path, b_path, tol):
+    a, b = png.read(a_path), png.read(b_path)
+    if (a.width, a.height) != (b.width, b.height):
+        return False, f"sizes {a.width}x{a.height} and {b.width}x{b.height}"
+    worst = 0
+    for y in range(a.height):
+        ra, rb = a.rows[y], b.rows[y]
+        for x in range(a.width):
+            for c in range(3):
+                d = abs(ra[x * a.channels + c] - rb[x * b.channels + c])
+                worst = max(worst, d)
+    return worst <= tol, f"max difference {worst}/255"
+
+
+def scenario_generate(args):
+    """Named arguments on an RGB image: exactly one new layer, on top of the active layer,
+    of the requested size, with the parameters parasite; its pixels match `sana generate`."""
+    out_png = os.path.join(args.workdir, "gimp-layer.png")
+    script = f"""
+(let* ((img (gimp-image-new 80 60 RGB))
+       (bg (gimp-layer-new img "bg" 80 60 RGB-IMAGE 100 LAYER-MODE-NORMAL)))
+  (gimp-image-insert-layer img bg 0 0)
+  (gimp-drawable-fill bg FILL-WHITE)
+  (let ((layer {generate_call(args, "#:image img #:width 96 #:height 64")}))
+    {report(("layers", num("(vector-length (gimp-image-get-layers img))")),
+            ("position", num("(gimp-image-get-item-position img layer)")),
+            ("bg_position", num("(gimp-image-get-item-position img bg)")),
+            ("width", num("(gimp-drawable-get-width layer)")),
+            ("height", num("(gimp-drawable-get-height layer)")),
+            ("name", "(string-append \"\\\"\" (gimp-item-get-name layer) \"\\\"\")"),
+            ("parasite", "(if (member \"sana-generate-parameters\" (gimp-item-get-parasite-list layer)) \"yes\" \"no\")"))}
+    (gimp-item-set-visible bg FALSE)
+    (gimp-image-resize-to-layers img)
+    (gimp-file-save RUN-NONINTERACTIVE img {scheme_str(out_png)} -1)
+    (gimp-image-delete img)))
+"""
+    rc, out, r = run_gimp(args, script)
+    check(rc == 0, "GIMP batch run succeeded", f"exit {rc}\n{out[-3000:]}")
+    check(r.get("layers") == "2", "exactly one layer was added", r.get("layers", "none"))
+    check(r.get("position") == "0" and r.get("bg_position") == "1", "the new layer sits above the active layer",
+          f"positions {r.get('position')}, {r.get('bg_position')}")
+    check((r.get("width"), r.get("height")) == ("96", "64"), "the layer has the requested size",
+          f"{r.get('width')}x{r.get('height')}")
+    check("seed 7" in r.get("name", ""), "the layer is named after prompt and seed", r.get("name", ""))
+    check(r.get("parasite") == "yes", "the generation parameters are attached as a parasite", r.get("parasite", "none"))
+    ref_png = os.path.join(args.workdir, "cli.png")
+    p = subprocess.run([args.sana, "generate", "--model", args.model, "--prompt", PROMPT, "--steps", "2", "--seed", "7",
+                        "--width", "96", "--height", "64", "--output", ref_png, "--quiet"],
+                       capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
+    check(p.returncode == 0, "sana generate with the same parameters", p.stderr[-2000:])
+    if check(os.path.exists(out_png) and os.path.exists(ref_png), "GIMP exported the layer and the CLI wrote its image"):
+        ok, detail = images_close(out_png, ref_png, 2)
+        check(ok, "layer pixels match `sana generate` within 2/255", detail)
+
+
+def scenario_no_image(args):
+    """Called without an image: a new image of the requested size holding the layer."""
+    script = f"""
+(let ((layer {generate_call(args, "#:width 64 #:height 96")}))
+  (let ((img (gimp-item-get-image layer)))
+    {report(("width", num("(gimp-image-get-width img)")), ("height", num("(gimp-image-get-height img)")),
+            ("layers", num("(vector-length (gimp-image-get-layers img))")))}
+    (gimp-image-delete img)))
+"""
+    rc, out, r = run_gimp(args, script)
+    check(rc == 0, "GIMP batch run succeeded", f"exit {rc}\n{out[-3000:]}")
+    check((r.get("width"), r.get("height"), r.get("layers")) == ("64", "96", "1"),
+          "a new 64x96 image with one layer was created", str(r))
+
+
+def expect_error(args, call_extra, model, what, *needles, image="(gimp-image-new 32 32 RGB)"):
+    script = f"""
+(let ((img {image}))
+  (plug-in-sana-generate #:run-mode RUN-NONINTERACTIVE #:image img #:prompt {scheme_str(PROMPT)}
+                         #:model-folder {scheme_str(model)} {call_extra})
+  {report(("unexpected", "\"success\""))})
+"""
+    rc, out, r = run_gimp(args, script)
+    check(rc != 0 and "unexpected" not in r, what + ": the call fails", f"exit {rc}")
+    for n in needles:
+        check(n in out, what + f": the message says {n!r}", out[-1500:])
+    check("crashed" not in out.lower(), what + ": the plug-in did not crash")
+
+
+def scenario_missing_model(args):
+    """A missing or incomplete model folder: an execution error naming the folder and the file."""
+    expect_error(args, "", "/nonexistent/sana-model", "missing model folder", "/nonexistent/sana-model",
+                 "not a folder")
+    partial = os.path.join(args.workdir, "partial-model")
+    shutil.copytree(args.model, partial, dirs_exist_ok=True)
+    shutil.rmtree(os.path.join(partial, "tokenizer"))
+    expect_error(args, "", partial, "model folder without its tokenizer", partial,
+                 "missing tokenizer/tokenizer.json")
+
+
+def scenario_gray(args):
+    """A grayscale image: a clear message, and the image is left alone."""
+    expect_error(args, "", args.model, "grayscale image", "grayscale", "RGB",
+                 image="(let* ((i (gimp-image-new 32 32 GRAY)) (l (gimp-layer-new i \"g\" 32 32 GRAY-IMAGE 100 LAYER-MODE-NORMAL))) (gimp-image-insert-layer i l 0 0) i)")
+
+
+def scenario_bad_input(args):
+    """An empty prompt is a calling error; an interactive call in a console GIMP does not crash."""
+    script = f"""
+(let ((img (gimp-image-new 32 32 RGB)))
+  (plug-in-sana-generate #:run-mode RUN-NONINTERACTIVE #:image img #:prompt "   "
+                         #:model-folder {scheme_str(args.model)}))
+"""
+    rc, out, r = run_gimp(args, script)
+    check(rc != 0 and "prompt is empty" in out, "an empty prompt is refused with a message", out[-1500:])
+    script = "(let ((img (gimp-image-new 32 32 RGB))) (plug-in-sana-generate #:run-mode RUN-INTERACTIVE #:image img))"
+    rc, out, r = run_gimp(args, script)
+    check("crashed" not in out.lower(), "RUN-INTERACTIVE in a console GIMP does not crash", out[-1500:])
+
+
+SCENARIOS = {
+    "generate": scenario_generate,
+    "no-image": scenario_no_image,
+    "missing-model": scenario_missing_model,
+    "gray": scenario_gray,
+    "bad-input": scenario_bad_input,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ap.add_argument("--plugin", required=True)
+    ap.add_argument("--sana", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    if shutil.which(GIMP) is None:
+        print(f"skip: {GIMP} not found")
+        return 77
+    os.makedirs(args.workdir, exist_ok=True)
+    args.workdir = tempfile.mkdtemp(prefix=args.scenario + "-", dir=args.workdir)
+    SCENARIOS[args.scenario](args)
+    print(f"{args.scenario}: {failures} failure(s)")
+    if failures == 0:
+        shutil.rmtree(args.workdir, ignore_errors=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

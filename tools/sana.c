@@ -1,0 +1,440 @@
+// sana: the command-line program over the core (DESIGN.md section 1).
+//
+//   sana generate --prompt TEXT [--model M] [--steps 1-4] [--seed N] [--width W --height H]
+//                 [--guidance G] [--no-binning] [--device D] [--threads N] [--output out.png]
+//   sana inspect [M]      what a model folder holds, what is missing, parameter counts
+//   sana bench [...]      per-stage timings over repeated runs
+//
+// M is a model folder or a Hugging Face repository id (ORG/NAME) in the local cache; without
+// one, SANA_MODEL_DIR and the cache are searched.
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "png-write.h"
+#include "safetensors.h"
+#include "sana.h"
+
+#ifndef SANA_VERSION
+#define SANA_VERSION "dev"
+#endif
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+    signal(SIGINT, SIG_DFL); // a second Ctrl-C ends the program at once
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Argument helpers: each bad value is one line naming the option and the accepted range.
+
+static int parse_int(const char *opt, const char *s, long long lo, long long hi, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "sana: %s '%s': expected an integer from %lld to %lld\n", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-') {
+        fprintf(stderr, "sana: %s '%s': expected an integer from 0 to %llu\n", opt, s, (unsigned long long)UINT64_MAX);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_float(const char *opt, const char *s, double lo, double hi, float *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "sana: %s '%s': expected a number from %g to %g\n", opt, s, lo, hi);
+        return -1;
+    }
+    *out = (float)v;
+    return 0;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Progress
+
+typedef struct progress_state {
+    bool tty;
+    double start;
+    sana_stage last_stage;
+    bool quiet;
+} progress_state;
+
+static bool on_progress(void *user, sana_stage stage, int step, int total) {
+    progress_state *p = user;
+    if (!p->quiet) {
+        double t = (now_ms() - p->start) / 1000.0;
+        if (p->tty) {
+            if (stage != p->last_stage && step == 0) fprintf(stderr, "\n");
+            fprintf(stderr, "\r%-16s %d/%d  %6.1f s", sana_stage_name(stage), step, total, t);
+        } else if (step == total || step == 0) {
+            fprintf(stderr, "%s %d/%d (%.1f s)\n", sana_stage_name(stage), step, total, t);
+        }
+        fflush(stderr);
+    }
+    p->last_stage = stage;
+    return !interrupted;
+}
+
+// ------------------------------------------------------------------------------------------------
+// generate / bench
+
+static void usage_generate(FILE *f) {
+    fprintf(f,
+            "usage: sana generate --prompt TEXT [options]\n"
+            "  --prompt TEXT       what to draw (required)\n"
+            "  --model M           model folder or ORG/NAME in the Hugging Face cache\n"
+            "                      (default: SANA_MODEL_DIR, then the cache)\n"
+            "  --steps N           1 to 4 (default 2)\n"
+            "  --seed N            (default: random; printed)\n"
+            "  --width W --height H  (default 1024 x 1024)\n"
+            "  --guidance G        embedded guidance scale (default 4.5)\n"
+            "  --max-timestep T    first TrigFlow time (default 1.5708)\n"
+            "  --intermediate T    second time of the 2-step schedule (default 1.3)\n"
+            "  --no-binning        generate at exactly W x H (multiples of 32)\n"
+            "  --no-chi            no complex human instruction before the prompt\n"
+            "  --device D          auto, cpu, cuda or cuda:N (default auto)\n"
+            "  --threads N         CPU threads (default: all cores)\n"
+            "  --output FILE       PNG to write (default out.png)\n"
+            "  --quiet             no progress\n");
+}
+
+enum { OPT_PROMPT = 256, OPT_MODEL, OPT_STEPS, OPT_SEED, OPT_WIDTH, OPT_HEIGHT, OPT_GUIDANCE, OPT_MAXT,
+       OPT_INTER, OPT_NOBIN, OPT_NOCHI, OPT_DEVICE, OPT_THREADS, OPT_OUTPUT, OPT_QUIET, OPT_RUNS, OPT_HELP };
+
+static const struct option gen_opts[] = {
+    {"prompt", required_argument, 0, OPT_PROMPT},   {"model", required_argument, 0, OPT_MODEL},
+    {"steps", required_argument, 0, OPT_STEPS},     {"seed", required_argument, 0, OPT_SEED},
+    {"width", required_argument, 0, OPT_WIDTH},     {"height", required_argument, 0, OPT_HEIGHT},
+    {"guidance", required_argument, 0, OPT_GUIDANCE}, {"max-timestep", required_argument, 0, OPT_MAXT},
+    {"intermediate", required_argument, 0, OPT_INTER}, {"no-binning", no_argument, 0, OPT_NOBIN},
+    {"no-chi", no_argument, 0, OPT_NOCHI},          {"device", required_argument, 0, OPT_DEVICE},
+    {"threads", required_argument, 0, OPT_THREADS}, {"output", required_argument, 0, OPT_OUTPUT},
+    {"quiet", no_argument, 0, OPT_QUIET},           {"runs", required_argument, 0, OPT_RUNS},
+    {"help", no_argument, 0, OPT_HELP},             {0, 0, 0, 0},
+};
+
+typedef struct gen_args {
+    sana_pipeline_params pp;
+    sana_generate_params g;
+    const char *output;
+    bool seed_given, quiet;
+    int runs;
+} gen_args;
+
+static uint64_t random_seed(void) {
+    uint64_t s = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(&s, sizeof s, 1, f) != 1) s = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    if (f) fclose(f);
+    return s & 0xffffffffu; // short enough to type back
+}
+
+// Returns 0, or 2 after printing a one-line error.
+static int parse_gen(int argc, char **argv, gen_args *a, bool bench) {
+    a->pp = sana_pipeline_default_params();
+    a->g = sana_generate_default_params();
+    a->output = "out.png";
+    a->runs = 5;
+    long long v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", gen_opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_PROMPT: a->g.prompt = optarg; break;
+        case OPT_MODEL: a->pp.model = optarg; break;
+        case OPT_STEPS:
+            if (parse_int("--steps", optarg, 1, 4, &v)) return 2;
+            a->g.steps = (int)v;
+            break;
+        case OPT_SEED:
+            if (parse_u64("--seed", optarg, &a->g.seed)) return 2;
+            a->seed_given = true;
+            break;
+        case OPT_WIDTH:
+            if (parse_int("--width", optarg, 32, SANA_MAX_SIDE, &v)) return 2;
+            a->g.width = (int)v;
+            break;
+        case OPT_HEIGHT:
+            if (parse_int("--height", optarg, 32, SANA_MAX_SIDE, &v)) return 2;
+            a->g.height = (int)v;
+            break;
+        case OPT_GUIDANCE:
+            if (parse_float("--guidance", optarg, 0.0, 100.0, &a->g.guidance)) return 2;
+            break;
+        case OPT_MAXT:
+            if (parse_float("--max-timestep", optarg, 0.01, 1.6, &a->g.max_timestep)) return 2;
+            break;
+        case OPT_INTER:
+            if (parse_float("--intermediate", optarg, 0.01, 1.6, &a->g.intermediate_timestep)) return 2;
+            break;
+        case OPT_NOBIN: a->g.resolution_binning = false; break;
+        case OPT_NOCHI: a->g.complex_human_instruction = ""; break;
+        case OPT_DEVICE: a->pp.device = optarg; break;
+        case OPT_THREADS:
+            if (parse_int("--threads", optarg, 1, 1024, &v)) return 2;
+            a->pp.threads = (int)v;
+            break;
+        case OPT_OUTPUT: a->output = optarg; break;
+        case OPT_QUIET: a->quiet = true; break;
+        case OPT_RUNS:
+            if (!bench || parse_int("--runs", optarg, 1, 1000, &v)) {
+                if (!bench) fprintf(stderr, "sana: --runs is an option of 'sana bench'\n");
+                return 2;
+            }
+            a->runs = (int)v;
+            break;
+        case OPT_HELP: usage_generate(stdout); exit(0);
+        default: usage_generate(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "sana: unexpected argument '%s' (quote a prompt with spaces: --prompt \"...\")\n", argv[optind]);
+        return 2;
+    }
+    if (!a->g.prompt) {
+        if (!bench) {
+            fprintf(stderr, "sana: --prompt is required (sana generate --help)\n");
+            return 2;
+        }
+        a->g.prompt = "a photo of a red fox in a snowy forest, soft morning light, detailed fur";
+    }
+    if (!a->seed_given) a->g.seed = bench ? 42 : random_seed();
+    return 0;
+}
+
+// The output's folder must be writable before minutes are spent generating.
+static int check_output(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    if (access(dir, W_OK) != 0) {
+        fprintf(stderr, "sana: %s: cannot write into %s: %s\n", path, dir, strerror(errno));
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_generate(int argc, char **argv) {
+    gen_args a;
+    int rc = parse_gen(argc, argv, &a, false);
+    if (rc || (rc = check_output(a.output))) return rc;
+    progress_state ps = {.tty = isatty(2), .start = now_ms(), .last_stage = SANA_STAGE_COUNT, .quiet = a.quiet};
+    a.pp.progress = a.g.progress = on_progress;
+    a.pp.progress_user = a.g.progress_user = &ps;
+    signal(SIGINT, on_sigint);
+
+    sana_error err = {0};
+    sana_pipeline *p;
+    if (sana_pipeline_new(&a.pp, &p, &err)) {
+        fprintf(stderr, "%ssana: %s\n", ps.tty && !a.quiet ? "\n" : "", err.message);
+        return err.status == SANA_STATUS_CANCELLED ? 130 : 1;
+    }
+    sana_image img;
+    sana_status s = sana_generate(p, &a.g, &img, &err);
+    if (ps.tty && !a.quiet) fprintf(stderr, "\n");
+    if (s) {
+        fprintf(stderr, "sana: %s\n", err.message);
+        sana_pipeline_free(p);
+        return s == SANA_STATUS_CANCELLED ? 130 : 1;
+    }
+    char seed[32], steps[8], guidance[32], size[32];
+    snprintf(seed, sizeof seed, "%" PRIu64, a.g.seed);
+    snprintf(steps, sizeof steps, "%d", a.g.steps);
+    snprintf(guidance, sizeof guidance, "%g", a.g.guidance);
+    snprintf(size, sizeof size, "%dx%d", img.width, img.height);
+    const png_text_kv text[] = {
+        {"prompt", a.g.prompt}, {"seed", seed}, {"steps", steps}, {"guidance", guidance},
+        {"size", size}, {"model", sana_pipeline_model_dir(p)}, {"software", "sana " SANA_VERSION},
+    };
+    s = png_write_rgb8(a.output, &img, text, (int)(sizeof text / sizeof text[0]), &err);
+    if (s == SANA_OK) printf("%s (seed %s, %d steps, %s, %s)\n", a.output, seed, a.g.steps, size, sana_pipeline_device(p));
+    else fprintf(stderr, "sana: %s\n", err.message);
+    sana_image_free(&img);
+    sana_pipeline_free(p);
+    return s ? 1 : 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmd_bench(int argc, char **argv) {
+    gen_args a;
+    int rc = parse_gen(argc, argv, &a, true);
+    if (rc) return rc;
+    signal(SIGINT, on_sigint);
+    progress_state ps = {.quiet = true};
+    a.g.progress = on_progress;
+    a.g.progress_user = &ps;
+    sana_error err = {0};
+    sana_pipeline *p;
+    if (sana_pipeline_new(&a.pp, &p, &err)) {
+        fprintf(stderr, "sana: %s\n", err.message);
+        return 1;
+    }
+    double load[SANA_STAGE_COUNT];
+    sana_pipeline_timings(p, load);
+    printf("model %s on %s: loaded in %.0f ms\n", sana_pipeline_model_dir(p), sana_pipeline_device(p),
+           load[SANA_STAGE_LOAD]);
+    printf("%dx%d, %d steps, a first run then %d more (ms):\n", a.g.width, a.g.height, a.g.steps, a.runs);
+    double *t = calloc((size_t)a.runs * (SANA_STAGE_COUNT + 1), sizeof *t), first[SANA_STAGE_COUNT + 1];
+    for (int r = -1; r < a.runs && !interrupted; r++) {
+        sana_image img;
+        double t0 = now_ms();
+        if (sana_generate(p, &a.g, &img, &err)) {
+            fprintf(stderr, "sana: %s\n", err.message);
+            free(t);
+            sana_pipeline_free(p);
+            return 1;
+        }
+        double total = now_ms() - t0;
+        sana_image_free(&img);
+        double ms[SANA_STAGE_COUNT];
+        sana_pipeline_timings(p, ms);
+        if (r < 0) { // the first run: a new prompt (no instruction cache yet), cold caches
+            memcpy(first, ms, sizeof ms);
+            first[SANA_STAGE_COUNT] = total;
+            continue;
+        }
+        for (int s = 0; s < SANA_STAGE_COUNT; s++) t[s * a.runs + r] = ms[s];
+        t[SANA_STAGE_COUNT * a.runs + r] = total;
+    }
+    printf("  %-16s %10s %10s\n", "stage", "first", "median");
+    for (int s = SANA_STAGE_ENCODE; s <= SANA_STAGE_COUNT; s++) {
+        qsort(t + s * a.runs, (size_t)a.runs, sizeof *t, cmp_double);
+        printf("  %-16s %10.1f %10.1f\n", s == SANA_STAGE_COUNT ? "total" : sana_stage_name((sana_stage)s), first[s],
+               t[s * a.runs + a.runs / 2]);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("  peak RSS %.0f MB\n", ru.ru_maxrss / 1024.0);
+    free(t);
+    sana_pipeline_free(p);
+    return 0;
+}
+
+// ------------------------------------------------------------------------------------------------
+// inspect
+
+// Parameter count and dtypes of one checkpoint.
+static void inspect_checkpoint(const char *dir, const char *component, const char *stem) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, component);
+    sana_error err = {0};
+    sana_safetensors *st;
+    if (sana_st_open_dir(path, stem, &st, &err)) {
+        printf("  %-13s %s\n", component, err.message);
+        return;
+    }
+    int64_t params = 0, by_dtype[SANA_DTYPE_COUNT] = {0};
+    for (int i = 0; i < sana_st_count(st); i++) {
+        sana_tensor t;
+        sana_st_get(st, sana_st_name(st, i), &t, &err);
+        params += sana_tensor_numel(&t);
+        by_dtype[t.dtype] += sana_tensor_numel(&t);
+    }
+    char cls[128] = "?";
+    sana_json j;
+    snprintf(path, sizeof path, "%s/%s/config.json", dir, component);
+    if (sana_json_open(path, &j, &err) == SANA_OK) {
+        const char *c = sana_json_str(&j, "_class_name", false, "?");
+        snprintf(cls, sizeof cls, "%s", c);
+    }
+    sana_json_close(&j);
+    printf("  %-13s %-24s %8.1f M parameters in %d tensors (", component, cls, params / 1e6, sana_st_count(st));
+    bool first = true;
+    for (int d = 0; d < SANA_DTYPE_COUNT; d++)
+        if (by_dtype[d]) {
+            printf("%s%s", first ? "" : ", ", sana_dtype_name((sana_dtype)d));
+            first = false;
+        }
+    printf(")\n");
+    sana_st_free(st);
+}
+
+static int cmd_inspect(int argc, char **argv) {
+    if (argc > 2) {
+        fprintf(stderr, "usage: sana inspect [MODEL]\n");
+        return 2;
+    }
+    if (argc < 2) {
+        sana_model_info found[64];
+        int n = sana_model_list(found, 64);
+        if (n == 0) {
+            printf("no model found in SANA_MODEL_DIR or the Hugging Face cache\n"
+                   "download one with: hf download Efficient-Large-Model/Sana_Sprint_0.6B_1024px_diffusers\n");
+            return 1;
+        }
+        for (int i = 0; i < n && i < 64; i++) printf("%-56s %s\n", found[i].name, found[i].path);
+        return 0;
+    }
+    char dir[4096];
+    sana_error err = {0};
+    if (sana_model_resolve(argv[1], dir, sizeof dir, &err)) {
+        fprintf(stderr, "sana: %s\n", err.message);
+        return 1;
+    }
+    printf("%s\n", dir);
+    sana_status complete = sana_model_check(dir, &err);
+    inspect_checkpoint(dir, "transformer", "diffusion_pytorch_model");
+    inspect_checkpoint(dir, "text_encoder", "model");
+    inspect_checkpoint(dir, "vae", "diffusion_pytorch_model");
+    if (complete) {
+        printf("incomplete: %s\n", err.message);
+        return 1;
+    }
+    printf("complete\n");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *cmd = argc > 1 ? argv[1] : "";
+    if (strcmp(cmd, "generate") == 0) return cmd_generate(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "--version") == 0) {
+        printf("sana %s\n", SANA_VERSION);
+        return 0;
+    }
+    FILE *f = strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0 ? stdout : stderr;
+    fprintf(f, "usage: sana generate --prompt TEXT [options]   make an image (sana generate --help)\n"
+               "       sana inspect [MODEL]                  what a model folder holds; no MODEL: list models\n"
+               "       sana bench [options]                  per-stage timings (generate's options, --runs N)\n");
+    return f == stdout ? 0 : 2;
+}
