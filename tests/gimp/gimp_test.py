@@ -10,6 +10,7 @@ status: 0 pass, 1 fail, 77 skipped (no GIMP).
 """
 
 import argparse
+import glob
 import os
 import re
 import shutil
@@ -39,14 +40,20 @@ def scheme_str(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def run_gimp(args, script):
+def run_gimp(args, script, lang=None, catalog=None):
     profile = tempfile.mkdtemp(prefix="gimp-profile-", dir=args.workdir)
     with open(os.path.join(profile, "gimprc"), "w") as f:
         f.write("(show-welcome-dialog no)\n(check-updates no)\n")
     plug_dir = os.path.join(profile, "plug-ins", "sana-sprint")
     os.makedirs(plug_dir)
     shutil.copy2(args.plugin, os.path.join(plug_dir, "sana-sprint"))
+    if catalog:  # as meson install lays it out: PLUG-IN-DIR/locale/LANG/LC_MESSAGES/
+        target = os.path.join(plug_dir, "locale", "de", "LC_MESSAGES")
+        os.makedirs(target)
+        shutil.copy2(catalog, target)
     env = dict(os.environ, GIMP3_DIRECTORY=profile, SANA_MODEL_DIR=args.model, OMP_NUM_THREADS="2")
+    if lang:
+        env.update(LANG=lang, LC_ALL=lang, LANGUAGE="")
     env.pop("DISPLAY", None)
     cmd = [GIMP, "-i", "-n", "--quit", "--batch-interpreter=plug-in-script-fu-eval",
            "-b", "(script-fu-use-v3) " + script]
@@ -199,12 +206,31 @@ def scenario_bad_input(args):
     check("crashed" not in out.lower(), "RUN-INTERACTIVE in a console GIMP does not crash", out[-1500:])
 
 
+def scenario_translation(args):
+    """With a German locale, the menu label and a message come from the installed catalog."""
+    locale_dir = os.path.join(os.path.dirname(args.plugin), "..", "po")
+    mo = os.path.join(locale_dir, "de", "LC_MESSAGES", "sana-sprint.mo")
+    if not os.path.exists(mo):
+        print("skip: the German catalog was not built")
+        return 77
+    if "de_DE.utf8" not in subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout:
+        print("skip: no de_DE.UTF-8 locale")
+        return 77
+    script = '(plug-in-sana-generate #:run-mode RUN-NONINTERACTIVE #:image (gimp-image-new 32 32 RGB) #:prompt " ")'
+    rc, out, r = run_gimp(args, script, lang="de_DE.UTF-8", catalog=mo)
+    # GIMP caches the translated menu label it queried from the plug-in in pluginrc.
+    pluginrc = "".join(open(f, errors="replace").read() for f in glob.glob(os.path.join(args.workdir, "gimp-profile-*", "pluginrc")))
+    check("_Text zu Bild …" in pluginrc, "the menu label is German", "not in pluginrc")
+    check("Die Beschreibung ist leer" in out, "the plug-in's error message is German", out[-1500:])
+
+
 SCENARIOS = {
     "generate": scenario_generate,
     "no-image": scenario_no_image,
     "missing-model": scenario_missing_model,
     "gray": scenario_gray,
     "bad-input": scenario_bad_input,
+    "translation": scenario_translation,
 }
 
 
@@ -221,7 +247,8 @@ def main():
         return 77
     os.makedirs(args.workdir, exist_ok=True)
     args.workdir = tempfile.mkdtemp(prefix=args.scenario + "-", dir=args.workdir)
-    SCENARIOS[args.scenario](args)
+    if SCENARIOS[args.scenario](args) == 77:
+        return 77
     print(f"{args.scenario}: {failures} failure(s)")
     if failures == 0:
         shutil.rmtree(args.workdir, ignore_errors=True)
