@@ -42,10 +42,7 @@
 
 #include "sana-dit.h"
 
-typedef enum sana_controlnet_wiring {
-    SANA_CONTROLNET_DIFFUSERS = 0,
-    SANA_CONTROLNET_NVLABS,
-} sana_controlnet_wiring;
+// sana_controlnet_wiring (SANA_CONTROLNET_DIFFUSERS, SANA_CONTROLNET_NVLABS) is in sana.h.
 
 typedef struct sana_controlnet {
     sana_dit *trunk;                  // embeddings + transformer_blocks (no output head)

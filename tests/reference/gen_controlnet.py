@@ -18,6 +18,8 @@ CPU (ATEN_CPU_CAPABILITY=default, the scalar Box-Muller the tests also ask for):
                               and run the way SanaControlNetModel.forward runs; its config.json
                               leaves the Sprint fields out (the C loader reads them off the
                               weights).
+  lanczos/                    PIL's Image.resize(LANCZOS) of a small RGB image to several sizes
+                              (the image processor's path for a PIL control image).
   pipeline-sana-controlnet/   A SanaControlNetPipeline folder (save_pretrained) and its images
                               with CFG, negative prompts and control images (reference/, cases.json).
   pipeline-sana/              A SanaPipeline folder over the same components (symbolic links to
@@ -440,11 +442,49 @@ def gen_pipelines():
         json.dump(dict(cases=meta, generated_with=version), f, indent=1)
 
 
+# ------------------------------------------------------------------------------------------------
+# PIL's Lanczos resize (the image processor's path for a PIL control image)
+
+
+def gen_lanczos():
+    import numpy as np
+    from PIL import Image
+
+    out = os.path.join(DATA, "lanczos")
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.default_rng(7000)
+    h, w = 23, 37
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx * 255 / (w - 1), yy * 255 / (h - 1), (xx + yy) % 16 * 16], -1)
+    src = np.clip(base + rng.normal(0, 40, base.shape), 0, 255).astype(np.uint8)
+    src[5:8, :] = 255  # hard edges: Lanczos overshoots and clips there
+    src[:, 20] = 0
+    Image.fromarray(src).save(os.path.join(out, "source.png"))
+    sizes = [(64, 48), (20, 15), (37, 50), (80, 23), (13, 7), (1, 1), (111, 5), (36, 22)]
+    im = Image.fromarray(src)
+    two_pass = []
+    for W, H in sizes:
+        direct = im.resize((W, H), Image.LANCZOS)
+        direct.save(os.path.join(out, f"{W}x{H}.png"))
+        # Pillow's Resample.c runs the horizontal pass, then the vertical one. Pillow 13 runs the
+        # vertical pass first for some shrinking shapes (the rule was not identified); for those,
+        # also keep the horizontal-first result, which the C code gives.
+        hv = im.resize((W, src.shape[0]), Image.LANCZOS).resize((W, H), Image.LANCZOS)
+        vh = im.resize((src.shape[1], H), Image.LANCZOS).resize((W, H), Image.LANCZOS)
+        if np.array_equal(np.array(direct), np.array(vh)) and not np.array_equal(np.array(direct), np.array(hv)):
+            hv.save(os.path.join(out, f"{W}x{H}.hv.png"))
+            two_pass.append([W, H])
+    with open(os.path.join(out, "cases.json"), "w") as f:
+        json.dump(dict(source="source.png", sizes=sizes, vertical_first=two_pass), f)
+
+
 def generate():
     import torch
     assert torch.backends.cpu.get_cpu_capability() == "DEFAULT", "run through main(): ATEN_CPU_CAPABILITY=default"
     torch.set_num_threads(2)
-    which = sys.argv[1:] or ["flow-dpm", "models", "pipelines"]
+    which = sys.argv[1:] or ["flow-dpm", "models", "lanczos", "pipelines"]
+    if "lanczos" in which:
+        gen_lanczos()
     if "flow-dpm" in which:
         gen_flow_dpm()
     if "models" in which:
