@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "safetensors.h"
 #include "sana.h"
 #include "util.h"
 
@@ -199,21 +200,31 @@ sana_status sana_model_resolve(const char *model, char *path, size_t size, sana_
                        DEFAULT_REPO);
 }
 
-// Every file the SANA-Sprint pipeline reads, by component. A checkpoint may be one file or an
-// index of shards.
+// Every file the pipelines read, by component. A checkpoint (alt: its component) may be one
+// file, an index of shards, or a save_pretrained variant (fp16, bf16) of either.
 static const struct {
     const char *file, *alt;
 } required[] = {
     {"model_index.json", NULL},
     {"scheduler/scheduler_config.json", NULL},
     {"transformer/config.json", NULL},
-    {"transformer/diffusion_pytorch_model.safetensors", "transformer/diffusion_pytorch_model.safetensors.index.json"},
+    {"transformer/diffusion_pytorch_model.safetensors", "transformer"},
     {"text_encoder/config.json", NULL},
-    {"text_encoder/model.safetensors", "text_encoder/model.safetensors.index.json"},
+    {"text_encoder/model.safetensors", "text_encoder"},
     {"tokenizer/tokenizer.json", NULL},
     {"vae/config.json", NULL},
-    {"vae/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors.index.json"},
+    {"vae/diffusion_pytorch_model.safetensors", "vae"},
 };
+
+// A checkpoint `file` ("component/stem.safetensors") in any form sana_st_find accepts.
+static bool has_checkpoint(const char *dir, const char *component, const char *file) {
+    char sub[4096], stem[256], path[4096];
+    const char *base = strrchr(file, '/');
+    bool index;
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : file);
+    stem[strcspn(stem, ".")] = '\0';
+    return sana_path_join(sub, sizeof sub, dir, component) && sana_st_find(sub, stem, path, sizeof path, &index);
+}
 
 // A folder holding a SanaControlNetModel and nothing else.
 static bool is_bare_controlnet(const char *dir) {
@@ -231,7 +242,9 @@ sana_status sana_model_check(const char *dir, sana_error *err) {
                            "(--controlnet) and name a SANA model folder as the model (--model)",
                            dir);
     for (size_t i = 0; i < SANA_ARRAY_LEN(required); i++) {
-        if (has_file(dir, required[i].file) || (required[i].alt && has_file(dir, required[i].alt))) continue;
+        if (has_file(dir, required[i].file) ||
+            (required[i].alt && has_checkpoint(dir, required[i].alt, required[i].file)))
+            continue;
         return sana_errorf(err, SANA_STATUS_BAD_MODEL,
                            "%s: missing %s (not a complete diffusers SANA folder; download one with: "
                            "hf download %s)",
@@ -243,8 +256,7 @@ sana_status sana_model_check(const char *dir, sana_error *err) {
         if (!has_file(dir, "controlnet/config.json"))
             return sana_errorf(err, SANA_STATUS_BAD_MODEL, "%s: missing controlnet/config.json (a "
                                "SanaControlNetPipeline folder holds its ControlNet in controlnet/)", dir);
-        if (!has_file(dir, "controlnet/diffusion_pytorch_model.safetensors") &&
-            !has_file(dir, "controlnet/diffusion_pytorch_model.safetensors.index.json"))
+        if (!has_checkpoint(dir, "controlnet", "controlnet/diffusion_pytorch_model.safetensors"))
             return sana_errorf(err, SANA_STATUS_BAD_MODEL, "%s: missing controlnet/diffusion_pytorch_model.safetensors "
                                "(a SanaControlNetPipeline folder holds its ControlNet in controlnet/)", dir);
     }
