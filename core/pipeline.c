@@ -269,14 +269,21 @@ sana_status sana_pipeline_generation_size(const sana_pipeline *p, int width, int
         return sana_errorf(err, SANA_STATUS_BAD_INPUT,
                            "size %dx%d: without resolution binning width and height must be multiples of 32", width,
                            height);
-    if (binning && p->dit->config.sample_size != 32)
+    // SanaSprintPipeline bins only for sample_size 32 (ASPECT_RATIO_1024_BIN); SanaPipeline and
+    // SanaControlNetPipeline also for 16 (ASPECT_RATIO_512_BIN: the same ratios, every size halved).
+    const int ss = p->dit->config.sample_size;
+    if (binning && ss != 32 && (p->kind == SANA_MODEL_SPRINT || ss != 16))
         return sana_errorf(err, SANA_STATUS_UNSUPPORTED,
-                           "resolution binning needs a 1024-class model (transformer sample_size 32, this one has "
-                           "%d); turn binning off",
-                           p->dit->config.sample_size);
+                           "resolution binning needs a %s model (transformer sample_size %s, this one has %d); turn "
+                           "binning off",
+                           p->kind == SANA_MODEL_SPRINT ? "1024-class" : "512- or 1024-class",
+                           p->kind == SANA_MODEL_SPRINT ? "32" : "16 or 32", ss);
     *gen_width = width;
     *gen_height = height;
-    if (binning) sana_image_bin_1024(height, width, gen_height, gen_width);
+    if (binning) {
+        sana_image_bin_1024(height, width, gen_height, gen_width);
+        if (ss == 16) *gen_height /= 2, *gen_width /= 2;
+    }
     return SANA_OK;
 }
 

@@ -2,7 +2,8 @@
 //
 // What it is: a C library that runs the SANA-Sprint text-to-image model (Gemma-2 text encoder,
 // linear-attention DiT, DC-AE decoder) from a diffusers-format model folder, on the CPU or,
-// through a loadable module, on an NVIDIA GPU.
+// through a loadable module, on an NVIDIA GPU; also the multi-step SANA models and SANA
+// ControlNets (docs/controlnet.md).
 //
 // Conventions
 // - Every function that can fail returns a sana_status and, when given a sana_error *, writes a
