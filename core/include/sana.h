@@ -190,7 +190,7 @@ typedef struct sana_pipeline_info {
     int min_steps, max_steps, default_steps; // Sprint 1..4 (2); multi-step 1..50 (20)
     float default_guidance;                  // 4.5 for both
     bool has_controlnet;                     // control images are accepted
-    const char *controlnet_dir;              // its folder, or NULL
+    const char *controlnet_dir;              // its folder (owned by the pipeline), or NULL
     int controlnet_layers;                   // 0 without
 } sana_pipeline_info;
 
