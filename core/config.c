@@ -19,7 +19,9 @@ sana_status sana_json_open(const char *path, sana_json *j, sana_error *err) {
     sana_status s = sana_read_file(path, &text, &len, err);
     if (s) return j->status = s;
     yyjson_read_err jerr;
-    yyjson_doc *doc = yyjson_read_opts(text, len, YYJSON_READ_NOFLAG, NULL, &jerr);
+    // Python's json module writes (and diffusers' save_config leaves) Infinity / -Infinity / NaN,
+    // e.g. DPMSolverMultistepScheduler's "lambda_min_clipped": -Infinity.
+    yyjson_doc *doc = yyjson_read_opts(text, len, YYJSON_READ_ALLOW_INF_AND_NAN, NULL, &jerr);
     free(text);
     if (!doc)
         return j->status = sana_errorf(err, SANA_STATUS_BAD_FILE, "%s: not valid JSON: %s at byte %zu",
@@ -196,18 +198,80 @@ void sana_json_expect_class(sana_json *j, const char *expected) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// SanaTransformer2DModel
+// DPMSolverMultistepScheduler (flow sigmas)
 
-sana_status sana_dit_config_load(const char *path, sana_dit_config *c, sana_error *err) {
+sana_status sana_flow_dpm_config_load(const char *path, sana_flow_dpm_config *c, sana_error *err) {
     memset(c, 0, sizeof *c);
     sana_json j;
     if (sana_json_open(path, &j, err)) return sana_json_close(&j);
-    sana_json_expect_class(&j, "SanaTransformer2DModel");
+    sana_json_expect_class(&j, "DPMSolverMultistepScheduler");
+    c->num_train_timesteps = (int)sana_json_int(&j, "num_train_timesteps", 1, 1000000, false, 1000);
+    c->flow_shift = sana_json_num(&j, "flow_shift", 1e-6, 1e6, false, 1.0);
+    c->solver_order = (int)sana_json_int(&j, "solver_order", 1, 3, false, 2);
+    c->lower_order_final = sana_json_bool(&j, "lower_order_final", false, true);
+    c->euler_at_final = sana_json_bool(&j, "euler_at_final", false, false);
+    // The settings the SANA pipelines use; each other value of the class is refused by name.
+    static const struct {
+        const char *key, *want;
+    } strs[] = {
+        {"prediction_type", "flow_prediction"},
+        {"algorithm_type", "dpmsolver++"},
+        {"final_sigmas_type", "zero"},
+    };
+    static const char *const defaults[] = {"epsilon", "dpmsolver++", "zero"};
+    for (size_t i = 0; i < SANA_ARRAY_LEN(strs) && !j.status; i++) {
+        const char *v = sana_json_str(&j, strs[i].key, false, defaults[i]);
+        if (v && strcmp(v, strs[i].want) != 0)
+            sana_json_fail(&j, SANA_STATUS_UNSUPPORTED, "field \"%s\" is \"%.40s\"; only \"%s\" (as the SANA pipelines) is "
+                           "supported", strs[i].key, v, strs[i].want);
+    }
+    const char *solver = sana_json_str(&j, "solver_type", false, "midpoint");
+    // The constructor maps the DEIS / UniPC names "logrho", "bh1", "bh2" to midpoint.
+    if (solver && strcmp(solver, "heun") == 0)
+        c->heun = true;
+    else if (solver && strcmp(solver, "midpoint") && strcmp(solver, "logrho") && strcmp(solver, "bh1") &&
+             strcmp(solver, "bh2"))
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED, "field \"solver_type\" is \"%.40s\"; expected \"midpoint\" or \"heun\"",
+                       solver);
+    if (!j.status && !sana_json_bool(&j, "use_flow_sigmas", false, false))
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED, "field \"use_flow_sigmas\" is not true; only the flow-matching "
+                       "schedule of the SANA pipelines is supported");
+    static const char *const off[] = {"use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas",
+                                      "use_lu_lambdas", "thresholding", "use_dynamic_shifting"};
+    for (size_t i = 0; i < SANA_ARRAY_LEN(off) && !j.status; i++)
+        if (sana_json_bool(&j, off[i], false, false))
+            sana_json_fail(&j, SANA_STATUS_UNSUPPORTED, "field \"%s\" is true; only false is supported", off[i]);
+    if (!j.status && c->solver_order == 3)
+        sana_json_fail(&j, SANA_STATUS_UNSUPPORTED, "field \"solver_order\" is 3; supported are 1 and 2 (SANA uses 2)");
+    return sana_json_close(&j);
+}
+
+sana_status sana_json_class_name(const char *path, char *buf, size_t size, sana_error *err) {
+    buf[0] = '\0';
+    sana_json j;
+    if (sana_json_open(path, &j, err)) return sana_json_close(&j);
+    const char *cls = sana_json_str(&j, "_class_name", false, "");
+    snprintf(buf, size, "%s", cls ? cls : "");
+    return sana_json_close(&j);
+}
+
+// ------------------------------------------------------------------------------------------------
+// SanaTransformer2DModel
+
+// SanaTransformer2DModel and SanaControlNetModel share their fields; the ControlNet's
+// num_layers defaults to 7 and its config has no guidance_embeds / qk_norm / timestep_scale (a
+// Sprint-style ControlNet adds the first two, see sana_controlnet_config_load).
+static sana_status dit_config_read(const char *path, const char *class_name, bool controlnet, sana_dit_config *c,
+                                   sana_error *err) {
+    memset(c, 0, sizeof *c);
+    sana_json j;
+    if (sana_json_open(path, &j, err)) return sana_json_close(&j);
+    sana_json_expect_class(&j, class_name);
     // Architecture: required (every published config has them).
     c->in_channels = (int)sana_json_int(&j, "in_channels", 1, 1024, true, 0);
     c->num_attention_heads = (int)sana_json_int(&j, "num_attention_heads", 1, 1024, true, 0);
     c->attention_head_dim = (int)sana_json_int(&j, "attention_head_dim", 1, 1024, true, 0);
-    c->num_layers = (int)sana_json_int(&j, "num_layers", 1, 256, true, 0);
+    c->num_layers = (int)sana_json_int(&j, "num_layers", 1, 256, !controlnet, 7);
     c->num_cross_attention_heads = (int)sana_json_int(&j, "num_cross_attention_heads", 1, 1024, true, 0);
     c->cross_attention_head_dim = (int)sana_json_int(&j, "cross_attention_head_dim", 1, 1024, true, 0);
     c->cross_attention_dim = (int)sana_json_int(&j, "cross_attention_dim", 1, 65536, true, 0);
@@ -220,6 +284,8 @@ sana_status sana_dit_config_load(const char *path, sana_dit_config *c, sana_erro
     c->patch_size = (int)sana_json_int(&j, "patch_size", 1, 64, false, 1);
     c->norm_elementwise_affine = sana_json_bool(&j, "norm_elementwise_affine", false, false);
     c->norm_eps = (float)sana_json_num(&j, "norm_eps", 0.0, 1.0, false, 1e-6);
+    c->guidance_embeds_in_config = sana_json_has(&j, "guidance_embeds");
+    c->qk_norm_in_config = sana_json_has(&j, "qk_norm");
     c->guidance_embeds = sana_json_bool(&j, "guidance_embeds", false, false);
     c->guidance_embeds_scale = (float)sana_json_num(&j, "guidance_embeds_scale", -1e6, 1e6, false, 0.1);
     c->timestep_scale = (float)sana_json_num(&j, "timestep_scale", -1e6, 1e6, false, 1.0);
@@ -264,6 +330,14 @@ sana_status sana_dit_config_load(const char *path, sana_dit_config *c, sana_erro
                            c->mlp_ratio);
     }
     return sana_json_close(&j);
+}
+
+sana_status sana_dit_config_load(const char *path, sana_dit_config *c, sana_error *err) {
+    return dit_config_read(path, "SanaTransformer2DModel", false, c, err);
+}
+
+sana_status sana_controlnet_config_load(const char *path, sana_dit_config *c, sana_error *err) {
+    return dit_config_read(path, "SanaControlNetModel", true, c, err);
 }
 
 // ------------------------------------------------------------------------------------------------

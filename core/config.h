@@ -80,6 +80,8 @@ typedef struct sana_dit_config {
     float guidance_embeds_scale;   // applied by the Sprint pipeline to guidance_scale
     bool qk_norm;                  // "rms_norm_across_heads"
     float timestep_scale;          // applied by the multi-step SanaPipeline only
+    bool guidance_embeds_in_config; // the file names guidance_embeds (else the default above)
+    bool qk_norm_in_config;         // the file names qk_norm
 
     // derived
     int inner_dim;       // D = H * d
@@ -90,6 +92,13 @@ typedef struct sana_dit_config {
 // Reads DIR/config.json of a transformer folder.
 sana_status sana_dit_config_load(const char *path, sana_dit_config *c, sana_error *err);
 
+// Reads DIR/config.json of a SanaControlNetModel folder (diffusers models/controlnets/
+// controlnet_sana.py): the same fields (num_layers optional, default 7). A Sprint-style ControlNet
+// may add "guidance_embeds": true and "qk_norm": "rms_norm_across_heads" as the transformer's
+// config spells them; when the file does not name them, the ControlNet loader decides from the
+// weights (see sana-controlnet.h).
+sana_status sana_controlnet_config_load(const char *path, sana_dit_config *c, sana_error *err);
+
 // ------------------------------------------------------------------------------------------------
 // SCMScheduler (diffusers schedulers/scheduling_scm.py)
 
@@ -99,6 +108,27 @@ typedef struct sana_scm_config {
 } sana_scm_config;
 
 sana_status sana_scm_config_load(const char *path, sana_scm_config *c, sana_error *err);
+
+// ------------------------------------------------------------------------------------------------
+// DPMSolverMultistepScheduler with flow sigmas (diffusers schedulers/
+// scheduling_dpmsolver_multistep.py), as the multi-step SANA pipelines configure it:
+// use_flow_sigmas, prediction_type "flow_prediction", algorithm_type "dpmsolver++",
+// final_sigmas_type "zero". Other settings of that class are refused by name.
+
+typedef struct sana_flow_dpm_config {
+    int num_train_timesteps;
+    double flow_shift;      // sigma -> shift * sigma / (1 + (shift - 1) * sigma)
+    int solver_order;       // 1 or 2 (SANA: 2)
+    bool heun;              // solver_type "heun"; else "midpoint" (SANA)
+    bool lower_order_final; // (only matters for solver_order 3, which is not supported)
+    bool euler_at_final;
+} sana_flow_dpm_config;
+
+sana_status sana_flow_dpm_config_load(const char *path, sana_flow_dpm_config *c, sana_error *err);
+
+// The "_class_name" of a JSON file (model_index.json, scheduler_config.json) into buf ("" when
+// the file has none).
+sana_status sana_json_class_name(const char *path, char *buf, size_t size, sana_error *err);
 
 // ------------------------------------------------------------------------------------------------
 // Gemma2Config (transformers models/gemma2/configuration_gemma2.py), text_encoder/config.json

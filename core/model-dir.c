@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "safetensors.h"
 #include "sana.h"
 #include "util.h"
 
@@ -35,6 +37,21 @@ static bool has_file(const char *dir, const char *name) {
 
 static bool is_model_dir(const char *dir) { return has_file(dir, "model_index.json"); }
 
+// A diffusers model folder of one component (config.json beside the weights), e.g. a bare
+// SanaControlNetModel as convert_sana_controlnet_to_diffusers.py saves it.
+static bool is_component_dir(const char *dir) { return has_file(dir, "config.json"); }
+
+static bool is_model_or_component_dir(const char *dir) { return is_model_dir(dir) || is_component_dir(dir); }
+
+// The "_class_name" of DIR/NAME, or "" (unreadable files count as having none here; the loaders
+// report them).
+static void class_of(const char *dir, const char *name, char *cls, size_t size) {
+    char p[4096];
+    sana_error err = {0};
+    cls[0] = '\0';
+    if (sana_path_join(p, sizeof p, dir, name) && is_file(p)) sana_json_class_name(p, cls, size, &err);
+}
+
 // The hub cache folder, or NULL.
 static const char *hub_cache(char *buf, size_t size) {
     const char *v;
@@ -47,8 +64,8 @@ static const char *hub_cache(char *buf, size_t size) {
 }
 
 // The snapshot folder of cache entry models--ORG--NAME: refs/main's revision when it exists,
-// else the most recently modified snapshot that is a model folder.
-static bool hub_snapshot(const char *entry, char *out, size_t size) {
+// else the most recently modified snapshot that is a model folder (`accept`).
+static bool hub_snapshot_where(const char *entry, char *out, size_t size, bool (*accept)(const char *dir)) {
     char p[4096], rev[128] = "";
     if (sana_path_join(p, sizeof p, entry, "refs/main")) {
         FILE *f = fopen(p, "r");
@@ -59,7 +76,7 @@ static bool hub_snapshot(const char *entry, char *out, size_t size) {
         }
     }
     if (rev[0] && !strchr(rev, '/') && snprintf(out, size, "%s/snapshots/%s", entry, rev) < (int)size &&
-        is_model_dir(out))
+        accept(out))
         return true;
     if (!sana_path_join(p, sizeof p, entry, "snapshots")) return false;
     DIR *d = opendir(p);
@@ -71,7 +88,7 @@ static bool hub_snapshot(const char *entry, char *out, size_t size) {
         if (e->d_name[0] == '.') continue;
         char s[4096];
         struct stat sb;
-        if (snprintf(s, sizeof s, "%s/%s", p, e->d_name) >= (int)sizeof s || !is_model_dir(s) || stat(s, &sb) != 0)
+        if (snprintf(s, sizeof s, "%s/%s", p, e->d_name) >= (int)sizeof s || !accept(s) || stat(s, &sb) != 0)
             continue;
         if (!found || sb.st_mtime > best) {
             best = sb.st_mtime;
@@ -80,6 +97,10 @@ static bool hub_snapshot(const char *entry, char *out, size_t size) {
     }
     closedir(d);
     return found;
+}
+
+static bool hub_snapshot(const char *entry, char *out, size_t size) {
+    return hub_snapshot_where(entry, out, size, is_model_dir);
 }
 
 // "ORG/NAME" -> models--ORG--NAME
@@ -179,30 +200,102 @@ sana_status sana_model_resolve(const char *model, char *path, size_t size, sana_
                        DEFAULT_REPO);
 }
 
-// Every file the SANA-Sprint pipeline reads, by component. A checkpoint may be one file or an
-// index of shards.
+// Every file the pipelines read, by component. A checkpoint (alt: its component) may be one
+// file, an index of shards, or a save_pretrained variant (fp16, bf16) of either.
 static const struct {
     const char *file, *alt;
 } required[] = {
     {"model_index.json", NULL},
     {"scheduler/scheduler_config.json", NULL},
     {"transformer/config.json", NULL},
-    {"transformer/diffusion_pytorch_model.safetensors", "transformer/diffusion_pytorch_model.safetensors.index.json"},
+    {"transformer/diffusion_pytorch_model.safetensors", "transformer"},
     {"text_encoder/config.json", NULL},
-    {"text_encoder/model.safetensors", "text_encoder/model.safetensors.index.json"},
+    {"text_encoder/model.safetensors", "text_encoder"},
     {"tokenizer/tokenizer.json", NULL},
     {"vae/config.json", NULL},
-    {"vae/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors.index.json"},
+    {"vae/diffusion_pytorch_model.safetensors", "vae"},
 };
+
+// A checkpoint `file` ("component/stem.safetensors") in any form sana_st_find accepts.
+static bool has_checkpoint(const char *dir, const char *component, const char *file) {
+    char sub[4096], stem[256], path[4096];
+    const char *base = strrchr(file, '/');
+    bool index;
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : file);
+    stem[strcspn(stem, ".")] = '\0';
+    return sana_path_join(sub, sizeof sub, dir, component) && sana_st_find(sub, stem, path, sizeof path, &index);
+}
+
+// A folder holding a SanaControlNetModel and nothing else.
+static bool is_bare_controlnet(const char *dir) {
+    char cls[128];
+    if (is_model_dir(dir)) return false;
+    class_of(dir, "config.json", cls, sizeof cls);
+    return strcmp(cls, "SanaControlNetModel") == 0;
+}
 
 sana_status sana_model_check(const char *dir, sana_error *err) {
     if (!is_dir(dir)) return sana_errorf(err, SANA_STATUS_BAD_MODEL, "%s: not a folder", dir);
-    for (size_t i = 0; i < SANA_ARRAY_LEN(required); i++) {
-        if (has_file(dir, required[i].file) || (required[i].alt && has_file(dir, required[i].alt))) continue;
+    if (is_bare_controlnet(dir))
         return sana_errorf(err, SANA_STATUS_BAD_MODEL,
-                           "%s: missing %s (not a complete diffusers SANA-Sprint folder; download one with: "
+                           "%s is a ControlNet (SanaControlNetModel), not a base model: give it as the ControlNet "
+                           "(--controlnet) and name a SANA model folder as the model (--model)",
+                           dir);
+    for (size_t i = 0; i < SANA_ARRAY_LEN(required); i++) {
+        if (has_file(dir, required[i].file) ||
+            (required[i].alt && has_checkpoint(dir, required[i].alt, required[i].file)))
+            continue;
+        return sana_errorf(err, SANA_STATUS_BAD_MODEL,
+                           "%s: missing %s (not a complete diffusers SANA folder; download one with: "
                            "hf download %s)",
                            dir, required[i].file, DEFAULT_REPO);
     }
+    char cls[128];
+    class_of(dir, "model_index.json", cls, sizeof cls);
+    if (strcmp(cls, "SanaControlNetPipeline") == 0) {
+        if (!has_file(dir, "controlnet/config.json"))
+            return sana_errorf(err, SANA_STATUS_BAD_MODEL, "%s: missing controlnet/config.json (a "
+                               "SanaControlNetPipeline folder holds its ControlNet in controlnet/)", dir);
+        if (!has_checkpoint(dir, "controlnet", "controlnet/diffusion_pytorch_model.safetensors"))
+            return sana_errorf(err, SANA_STATUS_BAD_MODEL, "%s: missing controlnet/diffusion_pytorch_model.safetensors "
+                               "(a SanaControlNetPipeline folder holds its ControlNet in controlnet/)", dir);
+    }
     return SANA_OK;
+}
+
+// dir itself when it holds a SanaControlNetModel, dir/controlnet when dir is a pipeline with one.
+static bool controlnet_in(const char *dir, char *path, size_t size) {
+    char sub[4096];
+    if (is_component_dir(dir) && !is_model_dir(dir)) return snprintf(path, size, "%s", dir) < (int)size;
+    if (sana_path_join(sub, sizeof sub, dir, "controlnet") && is_component_dir(sub))
+        return snprintf(path, size, "%s", sub) < (int)size;
+    return false;
+}
+
+sana_status sana_controlnet_resolve(const char *controlnet, char *path, size_t size, sana_error *err) {
+    if (!controlnet || !*controlnet)
+        return sana_errorf(err, SANA_STATUS_BAD_INPUT, "no ControlNet named; expected a folder or ORG/NAME");
+    char dir[4096], entry[512], hub[4096], full[4096];
+    if (is_dir(controlnet)) {
+        if (controlnet_in(controlnet, path, size)) return SANA_OK;
+        return sana_errorf(err, SANA_STATUS_BAD_MODEL,
+                           "ControlNet %s: neither a SanaControlNetModel folder (config.json and "
+                           "diffusion_pytorch_model.safetensors) nor a pipeline folder with controlnet/",
+                           controlnet);
+    }
+    if (controlnet[0] == '/' || controlnet[0] == '.' || controlnet[0] == '~') {
+        struct stat sb;
+        return sana_errorf(err, SANA_STATUS_BAD_MODEL, "ControlNet folder %s: not a folder (%s)", controlnet,
+                           stat(controlnet, &sb) != 0 ? strerror(errno) : "it is a file");
+    }
+    if (!repo_entry_name(controlnet, entry, sizeof entry))
+        return sana_errorf(err, SANA_STATUS_BAD_MODEL,
+                           "ControlNet '%s' is neither a folder nor a Hugging Face repository id (ORG/NAME)",
+                           controlnet);
+    if (hub_cache(hub, sizeof hub) && snprintf(full, sizeof full, "%s/%s", hub, entry) < (int)sizeof full &&
+        hub_snapshot_where(full, dir, sizeof dir, is_model_or_component_dir) && controlnet_in(dir, path, size))
+        return SANA_OK;
+    return sana_errorf(err, SANA_STATUS_BAD_MODEL,
+                       "ControlNet '%s' is not in the Hugging Face cache (%s); download it with: hf download %s",
+                       controlnet, hub_cache(hub, sizeof hub) ? hub : "no cache folder", controlnet);
 }

@@ -334,21 +334,29 @@ fail:
     return s;
 }
 
+bool sana_st_find(const char *dir, const char *stem, char *path, size_t size, bool *is_index) {
+    static const char *const variants[] = {"", ".fp16", ".bf16"};
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++)
+        for (int index = 1; index >= 0; index--) {
+            char name[512];
+            snprintf(name, sizeof name, "%s%s.safetensors%s", stem, variants[v], index ? ".index.json" : "");
+            if (sana_path_join(path, size, dir, name) && access(path, F_OK) == 0) {
+                *is_index = index;
+                return true;
+            }
+        }
+    return false;
+}
+
 sana_status sana_st_open_dir(const char *dir, const char *stem, sana_safetensors **out,
                              sana_error *err) {
     *out = NULL;
-    char name[512], path[4096];
-    snprintf(name, sizeof name, "%s.safetensors.index.json", stem);
-    if (!sana_path_join(path, sizeof path, dir, name))
-        return sana_errorf(err, SANA_STATUS_BAD_INPUT, "%s: path too long", dir);
-    if (access(path, F_OK) == 0) return open_index(dir, path, out, err);
-    snprintf(name, sizeof name, "%s.safetensors", stem);
-    if (!sana_path_join(path, sizeof path, dir, name))
-        return sana_errorf(err, SANA_STATUS_BAD_INPUT, "%s: path too long", dir);
-    if (access(path, F_OK) != 0)
+    char path[4096];
+    bool index;
+    if (!sana_st_find(dir, stem, path, sizeof path, &index))
         return sana_errorf(err, SANA_STATUS_BAD_MODEL, "%s: missing %s.safetensors (or %s.safetensors.index.json)",
                            dir, stem, stem);
-    return sana_st_open_file(path, out, err);
+    return index ? open_index(dir, path, out, err) : sana_st_open_file(path, out, err);
 }
 
 const char *sana_st_path(const sana_safetensors *st) { return st->path; }

@@ -18,8 +18,12 @@ typedef struct sana_safetensors sana_safetensors;
 // Opens one .safetensors file.
 sana_status sana_st_open_file(const char *path, sana_safetensors **out, sana_error *err);
 
-// Opens the checkpoint `stem` in `dir`: DIR/STEM.safetensors.index.json when it exists (every
-// shard it names), else DIR/STEM.safetensors.
+// Finds the checkpoint `stem` in `dir`: DIR/STEM.safetensors.index.json (sharded), else
+// DIR/STEM.safetensors, else the same for the variants diffusers' save_pretrained(variant=...)
+// writes, "fp16" then "bf16" (STEM.fp16.safetensors[.index.json]). False when none exists.
+bool sana_st_find(const char *dir, const char *stem, char *path, size_t size, bool *is_index);
+
+// Opens the checkpoint `stem` in `dir` as sana_st_find finds it (an index: every shard it names).
 sana_status sana_st_open_dir(const char *dir, const char *stem, sana_safetensors **out,
                              sana_error *err);
 

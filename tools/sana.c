@@ -1,7 +1,10 @@
 // sana: the command-line program over the core (DESIGN.md section 1).
 //
-//   sana generate --prompt TEXT [--model M] [--steps 1-4] [--seed N] [--width W --height H]
-//                 [--guidance G] [--no-binning] [--device D] [--threads N] [--output out.png]
+//   sana generate --prompt TEXT [--model M] [--steps N] [--seed N] [--width W --height H]
+//                 [--guidance G] [--negative-prompt TEXT] [--no-binning] [--device D]
+//                 [--threads N] [--output out.png]
+//                 [--control IMAGE.png [--control-mode as-is|sketch] [--control-scale S]
+//                  [--controlnet DIR] [--controlnet-wiring diffusers|nvlabs]]
 //   sana inspect [M]      what a model folder holds, what is missing, parameter counts
 //   sana bench [...]      per-stage timings over repeated runs
 //
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "png-read.h"
 #include "png-write.h"
 #include "safetensors.h"
 #include "sana.h"
@@ -116,14 +120,25 @@ static void usage_generate(FILE *f) {
             "  --prompt TEXT       what to draw (required)\n"
             "  --model M           model folder or ORG/NAME in the Hugging Face cache\n"
             "                      (default: SANA_MODEL_DIR, then the cache)\n"
-            "  --steps N           1 to 4 (default 2)\n"
+            "  --steps N           SANA-Sprint: 1 to 4 (default 2); multi-step SANA: 1 to 50 (default 20)\n"
             "  --seed N            (default: random; printed)\n"
             "  --width W --height H  (default 1024 x 1024)\n"
-            "  --guidance G        embedded guidance scale (default 4.5)\n"
-            "  --max-timestep T    first TrigFlow time (default 1.5708)\n"
-            "  --intermediate T    second time of the 2-step schedule (default 1.3)\n"
+            "  --guidance G        guidance scale (default 4.5): embedded in SANA-Sprint,\n"
+            "                      classifier-free in multi-step SANA (1 or less: off)\n"
+            "  --negative-prompt TEXT  what to avoid (multi-step SANA with guidance; default \"\")\n"
+            "  --max-timestep T    SANA-Sprint: first TrigFlow time (default 1.5708)\n"
+            "  --intermediate T    SANA-Sprint: second time of the 2-step schedule (default 1.3)\n"
             "  --no-binning        generate at exactly W x H (multiples of 32)\n"
             "  --no-chi            no complex human instruction before the prompt\n"
+            "  --control FILE      a PNG control image for a ControlNet (resized to the generation\n"
+            "                      size with Lanczos, as diffusers does)\n"
+            "  --control-mode M    as-is (default): the image is a line map, white lines on black;\n"
+            "                      sketch: dark strokes on a light background, turned into one\n"
+            "  --control-scale S   ControlNet conditioning scale, 0 to 10 (default 1)\n"
+            "  --controlnet DIR    a ControlNet folder (SanaControlNetModel, or a pipeline folder\n"
+            "                      with controlnet/) or ORG/NAME; default: the model folder's own\n"
+            "  --controlnet-wiring W  diffusers (default) or nvlabs: where the residuals enter\n"
+            "  --save-control FILE also write the control image as the model sees it\n"
             "  --device D          auto, cpu, cuda or cuda:N (default auto)\n"
             "  --threads N         CPU threads (default: all cores)\n"
             "  --output FILE       PNG to write (default out.png)\n"
@@ -131,7 +146,9 @@ static void usage_generate(FILE *f) {
 }
 
 enum { OPT_PROMPT = 256, OPT_MODEL, OPT_STEPS, OPT_SEED, OPT_WIDTH, OPT_HEIGHT, OPT_GUIDANCE, OPT_MAXT,
-       OPT_INTER, OPT_NOBIN, OPT_NOCHI, OPT_DEVICE, OPT_THREADS, OPT_OUTPUT, OPT_QUIET, OPT_RUNS, OPT_HELP };
+       OPT_INTER, OPT_NOBIN, OPT_NOCHI, OPT_DEVICE, OPT_THREADS, OPT_OUTPUT, OPT_QUIET, OPT_RUNS, OPT_HELP,
+       OPT_NEGATIVE, OPT_CONTROL, OPT_CONTROL_MODE, OPT_CONTROL_SCALE, OPT_CONTROLNET, OPT_WIRING,
+       OPT_SAVE_CONTROL };
 
 static const struct option gen_opts[] = {
     {"prompt", required_argument, 0, OPT_PROMPT},   {"model", required_argument, 0, OPT_MODEL},
@@ -142,15 +159,24 @@ static const struct option gen_opts[] = {
     {"no-chi", no_argument, 0, OPT_NOCHI},          {"device", required_argument, 0, OPT_DEVICE},
     {"threads", required_argument, 0, OPT_THREADS}, {"output", required_argument, 0, OPT_OUTPUT},
     {"quiet", no_argument, 0, OPT_QUIET},           {"runs", required_argument, 0, OPT_RUNS},
-    {"help", no_argument, 0, OPT_HELP},             {0, 0, 0, 0},
+    {"help", no_argument, 0, OPT_HELP},             {"negative-prompt", required_argument, 0, OPT_NEGATIVE},
+    {"control", required_argument, 0, OPT_CONTROL}, {"control-mode", required_argument, 0, OPT_CONTROL_MODE},
+    {"control-scale", required_argument, 0, OPT_CONTROL_SCALE},
+    {"controlnet", required_argument, 0, OPT_CONTROLNET},
+    {"controlnet-wiring", required_argument, 0, OPT_WIRING},
+    {"save-control", required_argument, 0, OPT_SAVE_CONTROL},
+    {0, 0, 0, 0},
 };
 
 typedef struct gen_args {
     sana_pipeline_params pp;
     sana_generate_params g;
     const char *output;
-    bool seed_given, quiet;
+    bool seed_given, steps_given, quiet;
     int runs;
+    const char *control, *save_control; // --control FILE, --save-control FILE
+    sana_control_mode control_mode;
+    sana_image control_image;           // read from `control`, then as the model sees it
 } gen_args;
 
 static uint64_t random_seed(void) {
@@ -174,9 +200,10 @@ static int parse_gen(int argc, char **argv, gen_args *a, bool bench) {
         switch (c) {
         case OPT_PROMPT: a->g.prompt = optarg; break;
         case OPT_MODEL: a->pp.model = optarg; break;
-        case OPT_STEPS:
-            if (parse_int("--steps", optarg, 1, 4, &v)) return 2;
+        case OPT_STEPS: // the model's own range is checked once it is loaded
+            if (parse_int("--steps", optarg, 1, 50, &v)) return 2;
             a->g.steps = (int)v;
+            a->steps_given = true;
             break;
         case OPT_SEED:
             if (parse_u64("--seed", optarg, &a->g.seed)) return 2;
@@ -215,6 +242,29 @@ static int parse_gen(int argc, char **argv, gen_args *a, bool bench) {
             }
             a->runs = (int)v;
             break;
+        case OPT_NEGATIVE: a->g.negative_prompt = optarg; break;
+        case OPT_CONTROL: a->control = optarg; break;
+        case OPT_CONTROL_MODE:
+            if (strcmp(optarg, "as-is") == 0) a->control_mode = SANA_CONTROL_AS_IS;
+            else if (strcmp(optarg, "sketch") == 0) a->control_mode = SANA_CONTROL_SKETCH;
+            else {
+                fprintf(stderr, "sana: --control-mode '%s': expected as-is or sketch\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_CONTROL_SCALE:
+            if (parse_float("--control-scale", optarg, 0.0, 10.0, &a->g.control_scale)) return 2;
+            break;
+        case OPT_CONTROLNET: a->pp.controlnet = optarg; break;
+        case OPT_WIRING:
+            if (strcmp(optarg, "diffusers") == 0) a->pp.controlnet_wiring = SANA_CONTROLNET_DIFFUSERS;
+            else if (strcmp(optarg, "nvlabs") == 0) a->pp.controlnet_wiring = SANA_CONTROLNET_NVLABS;
+            else {
+                fprintf(stderr, "sana: --controlnet-wiring '%s': expected diffusers or nvlabs\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_SAVE_CONTROL: a->save_control = optarg; break;
         case OPT_HELP: usage_generate(stdout); exit(0);
         default: usage_generate(stderr); return 2;
         }
@@ -231,6 +281,62 @@ static int parse_gen(int argc, char **argv, gen_args *a, bool bench) {
         a->g.prompt = "a photo of a red fox in a snowy forest, soft morning light, detailed fur";
     }
     if (!a->seed_given) a->g.seed = bench ? 42 : random_seed();
+    if (!a->control && a->save_control) {
+        fprintf(stderr, "sana: --save-control needs --control FILE\n");
+        return 2;
+    }
+    // Read the control image now: a bad file is reported before the model is loaded.
+    if (a->control) {
+        sana_error err = {0};
+        if (png_read_rgb8(a->control, a->control_mode == SANA_CONTROL_SKETCH, &a->control_image, &err)) {
+            fprintf(stderr, "sana: --control %s\n", err.message);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+// After loading: the model's step range and defaults, and the control image at the generation
+// size, prepared as --control-mode says. Returns 0, or 1/2 after printing a one-line error.
+static int finish_args(gen_args *a, sana_pipeline *p) {
+    sana_pipeline_info info;
+    sana_pipeline_get_info(p, &info);
+    if (!a->steps_given) a->g.steps = info.default_steps;
+    if (a->g.steps < info.min_steps || a->g.steps > info.max_steps) {
+        fprintf(stderr, "sana: --steps '%d': expected an integer from %d to %d for this %s model\n", a->g.steps,
+                info.min_steps, info.max_steps, info.kind == SANA_MODEL_SPRINT ? "SANA-Sprint" : "multi-step SANA");
+        return 2;
+    }
+    if (!a->control) return 0;
+    if (!info.has_controlnet) {
+        fprintf(stderr, "sana: --control %s: %s has no ControlNet; name one with --controlnet DIR\n", a->control,
+                sana_pipeline_model_dir(p));
+        return 2;
+    }
+    sana_error err = {0};
+    int W, H;
+    if (sana_pipeline_generation_size(p, a->g.width, a->g.height, a->g.resolution_binning, &W, &H, &err)) {
+        fprintf(stderr, "sana: %s\n", err.message);
+        return 2;
+    }
+    if (a->control_image.width != W || a->control_image.height != H) {
+        sana_image r;
+        if (sana_image_resize_lanczos(&a->control_image, W, H, &r, &err)) {
+            fprintf(stderr, "sana: --control %s: %s\n", a->control, err.message);
+            return 1;
+        }
+        sana_image_free(&a->control_image);
+        a->control_image = r;
+    }
+    if (sana_control_preprocess(&a->control_image, a->control_mode, &err)) {
+        fprintf(stderr, "sana: --control %s: %s\n", a->control, err.message);
+        return 1;
+    }
+    a->g.control_image = &a->control_image;
+    if (a->save_control && png_write_rgb8(a->save_control, &a->control_image, NULL, 0, &err)) {
+        fprintf(stderr, "sana: %s\n", err.message);
+        return 1;
+    }
     return 0;
 }
 
@@ -250,9 +356,12 @@ static int check_output(const char *path) {
 }
 
 static int cmd_generate(int argc, char **argv) {
-    gen_args a;
+    gen_args a = {0};
     int rc = parse_gen(argc, argv, &a, false);
-    if (rc || (rc = check_output(a.output))) return rc;
+    if (rc || (rc = check_output(a.output))) {
+        sana_image_free(&a.control_image);
+        return rc;
+    }
     progress_state ps = {.tty = isatty(2), .start = now_ms(), .last_stage = SANA_STAGE_COUNT, .quiet = a.quiet};
     a.pp.progress = a.g.progress = on_progress;
     a.pp.progress_user = a.g.progress_user = &ps;
@@ -262,29 +371,49 @@ static int cmd_generate(int argc, char **argv) {
     sana_pipeline *p;
     if (sana_pipeline_new(&a.pp, &p, &err)) {
         fprintf(stderr, "%ssana: %s\n", ps.tty && !a.quiet ? "\n" : "", err.message);
+        sana_image_free(&a.control_image);
         return err.status == SANA_STATUS_CANCELLED ? 130 : 1;
+    }
+    if ((rc = finish_args(&a, p))) {
+        sana_image_free(&a.control_image);
+        sana_pipeline_free(p);
+        return rc;
     }
     sana_image img;
     sana_status s = sana_generate(p, &a.g, &img, &err);
     if (ps.tty && !a.quiet) fprintf(stderr, "\n");
     if (s) {
         fprintf(stderr, "sana: %s\n", err.message);
+        sana_image_free(&a.control_image);
         sana_pipeline_free(p);
         return s == SANA_STATUS_CANCELLED ? 130 : 1;
     }
-    char seed[32], steps[8], guidance[32], size[32];
+    char seed[32], steps[8], guidance[32], size[32], cscale[32];
     snprintf(seed, sizeof seed, "%" PRIu64, a.g.seed);
     snprintf(steps, sizeof steps, "%d", a.g.steps);
     snprintf(guidance, sizeof guidance, "%g", a.g.guidance);
     snprintf(size, sizeof size, "%dx%d", img.width, img.height);
-    const png_text_kv text[] = {
+    snprintf(cscale, sizeof cscale, "%g", a.g.control_scale);
+    sana_pipeline_info info;
+    sana_pipeline_get_info(p, &info);
+    png_text_kv text[12] = {
         {"prompt", a.g.prompt}, {"seed", seed}, {"steps", steps}, {"guidance", guidance},
         {"size", size}, {"model", sana_pipeline_model_dir(p)}, {"software", "sana " SANA_VERSION},
     };
-    s = png_write_rgb8(a.output, &img, text, (int)(sizeof text / sizeof text[0]), &err);
+    int n_text = 7;
+    if (info.kind == SANA_MODEL_MULTISTEP && a.g.negative_prompt && a.g.negative_prompt[0])
+        text[n_text++] = (png_text_kv){"negative_prompt", a.g.negative_prompt};
+    if (a.g.control_image) {
+        text[n_text++] = (png_text_kv){"control", a.control};
+        text[n_text++] = (png_text_kv){"control_mode", a.control_mode == SANA_CONTROL_SKETCH ? "sketch" : "as-is"};
+        text[n_text++] = (png_text_kv){"control_scale", cscale};
+        text[n_text++] = (png_text_kv){"controlnet", info.controlnet_dir};
+    }
+    s = png_write_rgb8(a.output, &img, text, n_text, &err);
     if (s == SANA_OK) printf("%s (seed %s, %d steps, %s, %s)\n", a.output, seed, a.g.steps, size, sana_pipeline_device(p));
     else fprintf(stderr, "sana: %s\n", err.message);
     sana_image_free(&img);
+    sana_image_free(&a.control_image);
     sana_pipeline_free(p);
     return s ? 1 : 0;
 }
@@ -295,7 +424,7 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static int cmd_bench(int argc, char **argv) {
-    gen_args a;
+    gen_args a = {0};
     int rc = parse_gen(argc, argv, &a, true);
     if (rc) return rc;
     signal(SIGINT, on_sigint);
@@ -306,7 +435,13 @@ static int cmd_bench(int argc, char **argv) {
     sana_pipeline *p;
     if (sana_pipeline_new(&a.pp, &p, &err)) {
         fprintf(stderr, "sana: %s\n", err.message);
+        sana_image_free(&a.control_image);
         return 1;
+    }
+    if ((rc = finish_args(&a, p))) {
+        sana_image_free(&a.control_image);
+        sana_pipeline_free(p);
+        return rc;
     }
     double load[SANA_STAGE_COUNT];
     sana_pipeline_timings(p, load);
@@ -320,6 +455,7 @@ static int cmd_bench(int argc, char **argv) {
         if (sana_generate(p, &a.g, &img, &err)) {
             fprintf(stderr, "sana: %s\n", err.message);
             free(t);
+            sana_image_free(&a.control_image);
             sana_pipeline_free(p);
             return 1;
         }
@@ -345,6 +481,7 @@ static int cmd_bench(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &ru);
     printf("  peak RSS %.0f MB\n", ru.ru_maxrss / 1024.0);
     free(t);
+    sana_image_free(&a.control_image);
     sana_pipeline_free(p);
     return 0;
 }
@@ -415,6 +552,9 @@ static int cmd_inspect(int argc, char **argv) {
     inspect_checkpoint(dir, "transformer", "diffusion_pytorch_model");
     inspect_checkpoint(dir, "text_encoder", "model");
     inspect_checkpoint(dir, "vae", "diffusion_pytorch_model");
+    char cn[4200];
+    snprintf(cn, sizeof cn, "%s/controlnet/config.json", dir);
+    if (access(cn, F_OK) == 0) inspect_checkpoint(dir, "controlnet", "diffusion_pytorch_model");
     if (complete) {
         printf("incomplete: %s\n", err.message);
         return 1;

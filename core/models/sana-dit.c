@@ -63,6 +63,12 @@ static void load_block(sana_loader *ld, const sana_dit_config *c, sana_dit_block
 }
 
 sana_status sana_dit_load(const char *dir, sana_backend *be, sana_dit **out, sana_error *err) {
+    const sana_dit_load_opts opts = {0};
+    return sana_dit_load_ex(dir, be, &opts, out, err);
+}
+
+sana_status sana_dit_load_ex(const char *dir, sana_backend *be, const sana_dit_load_opts *opts, sana_dit **out,
+                             sana_error *err) {
     *out = NULL;
     sana_dit *m = calloc(1, sizeof *m);
     if (!m) return sana_errorf(err, SANA_STATUS_NO_MEMORY, "%s: out of memory", dir);
@@ -73,9 +79,16 @@ sana_status sana_dit_load(const char *dir, sana_backend *be, sana_dit **out, san
         s = sana_errorf(err, SANA_STATUS_BAD_INPUT, "%s: path too long", dir);
         goto fail;
     }
-    if ((s = sana_dit_config_load(path, &m->config, err))) goto fail;
+    if ((s = opts->controlnet ? sana_controlnet_config_load(path, &m->config, err)
+                              : sana_dit_config_load(path, &m->config, err)))
+        goto fail;
     if ((s = sana_st_open_dir(dir, "diffusion_pytorch_model", &m->st, err))) goto fail;
-    const sana_dit_config *c = &m->config;
+    sana_dit_config *c = &m->config;
+    if (opts->controlnet) { // a config silent on the Sprint options: the weights decide
+        if (!c->guidance_embeds_in_config)
+            c->guidance_embeds = sana_st_has(m->st, "time_embed.guidance_embedder.linear_1.weight");
+        if (!c->qk_norm_in_config) c->qk_norm = sana_st_has(m->st, "transformer_blocks.0.attn1.norm_q.weight");
+    }
     const int64_t D = c->inner_dim;
     if (!(m->blocks = calloc((size_t)c->num_layers, sizeof *m->blocks))) {
         s = sana_errorf(err, SANA_STATUS_NO_MEMORY, "%s: out of memory", dir);
@@ -95,12 +108,16 @@ sana_status sana_dit_load(const char *dir, sana_backend *be, sana_dit **out, san
     load_linear(&ld, &m->caption_linear_2, SANA_SHAPE(D, D), true, "caption_projection.linear_2");
     sana_load(&ld, &m->caption_norm, SANA_WEIGHT_VECTOR, SANA_SHAPE(D), "caption_norm.weight");
     for (int i = 0; i < c->num_layers; i++) load_block(&ld, c, &m->blocks[i], i);
-    sana_load(&ld, &m->scale_shift_table, SANA_WEIGHT_VECTOR, SANA_SHAPE(2, D), "scale_shift_table");
-    load_linear(&ld, &m->proj_out, SANA_SHAPE(c->out_channels, D), true, "proj_out");
+    if (!opts->controlnet) {
+        sana_load(&ld, &m->scale_shift_table, SANA_WEIGHT_VECTOR, SANA_SHAPE(2, D), "scale_shift_table");
+        load_linear(&ld, &m->proj_out, SANA_SHAPE(c->out_channels, D), true, "proj_out");
+    }
+    if (opts->extra) opts->extra(&ld, c, opts->user);
     if ((s = sana_loader_finish(&ld))) goto fail;
-    sana_log(SANA_LOG_DEBUG, "%s: SanaTransformer2DModel D=%lld layers=%d heads=%d/%d %s", dir, (long long)D,
-             c->num_layers, c->num_attention_heads, c->num_cross_attention_heads,
-             c->guidance_embeds ? "sprint (guidance, qk-norm)" : "multi-step");
+    sana_log(SANA_LOG_DEBUG, "%s: %s D=%lld layers=%d heads=%d/%d %s%s", dir,
+             opts->controlnet ? "SanaControlNetModel" : "SanaTransformer2DModel", (long long)D, c->num_layers,
+             c->num_attention_heads, c->num_cross_attention_heads,
+             c->guidance_embeds ? "sprint (guidance)" : "multi-step", c->qk_norm ? ", qk-norm" : "");
     *out = m;
     return SANA_OK;
 fail:
@@ -174,8 +191,8 @@ void sana_dit_caption_free(sana_dit_caption *cap) {
 
 // Time conditioning: c (B, D) = the embedded timestep (+ embedded guidance), t6 (B, 6D) =
 // time_embed.linear(silu(c)).
-static void time_embed(sana_dit *m, sana_arena *arena, sana_tensor *c, sana_tensor *t6,
-                       const sana_tensor *timestep, const sana_tensor *guidance, const sana_tap *tap) {
+void sana_dit_time_embed(sana_dit *m, sana_arena *arena, sana_tensor *c, sana_tensor *t6,
+                         const sana_tensor *timestep, const sana_tensor *guidance, const sana_tap *tap) {
     sana_backend *be = m->be;
     const int64_t B = c->shape[0], D = c->shape[1];
     sana_arena_mark mark = sana_arena_get_mark(arena);
@@ -204,8 +221,8 @@ static void time_embed(sana_dit *m, sana_arena *arena, sana_tensor *c, sana_tens
     sana_arena_reset(arena, mark);
 }
 
-static void block_forward(sana_dit *m, sana_arena *arena, int i, sana_tensor *X, const sana_tensor *t6,
-                          const sana_dit_caption *cap, int h, int w, const sana_tap *tap) {
+void sana_dit_block_forward(sana_dit *m, sana_arena *arena, int i, sana_tensor *X, const sana_tensor *t6,
+                            const sana_dit_caption *cap, int h, int w, const sana_tap *tap) {
     sana_backend *be = m->be;
     const sana_dit_config *c = &m->config;
     const sana_dit_block_w *b = &m->blocks[i];
@@ -271,31 +288,53 @@ static void block_forward(sana_dit *m, sana_arena *arena, int i, sana_tensor *X,
     sana_arena_reset(arena, mark);
 }
 
+void sana_dit_patch_embed(sana_dit *m, sana_arena *arena, sana_tensor *X, const sana_tensor *x,
+                          const sana_tap *tap) {
+    sana_backend *be = m->be;
+    const int64_t B = x->shape[0], C = x->shape[1], N = x->shape[2] * x->shape[3], D = m->config.inner_dim;
+    SANA_ASSERT(x->ndim == 4 && C == m->config.in_channels && X->ndim == 3);
+    SANA_ASSERT(X->shape[0] == B && X->shape[1] == N && X->shape[2] == D);
+    sana_arena_mark mark = sana_arena_get_mark(arena);
+    // Patch embedding (p = 1): a per-pixel linear map, tokens in row-major order.
+    sana_tensor xt = sana_new_f32(arena, B, N, C); // (B, N, C)
+    sana_tensor xv = sana_tensor_reshape3(*x, B, C, N);
+    sana_op_transpose(be, &xt, &xv);
+    sana_tensor pe_w = sana_tensor_reshape2(m->patch_embed.weight, D, C);
+    sana_op_linear(be, X, &xt, &pe_w, &m->patch_embed.bias);
+    sana_tap_emit(tap, X, "patch_embed");
+    sana_arena_reset(arena, mark);
+}
+
 void sana_dit_forward(sana_dit *m, sana_arena *arena, sana_tensor *out, const sana_tensor *x,
                       const sana_dit_caption *cap, const sana_tensor *timestep,
                       const sana_tensor *guidance, const sana_tap *tap) {
+    sana_dit_forward_hooked(m, arena, out, x, cap, timestep, guidance, NULL, tap);
+}
+
+void sana_dit_forward_hooked(sana_dit *m, sana_arena *arena, sana_tensor *out, const sana_tensor *x,
+                             const sana_dit_caption *cap, const sana_tensor *timestep,
+                             const sana_tensor *guidance, const sana_dit_hook *hook,
+                             const sana_tap *tap) {
     sana_backend *be = m->be;
     const sana_dit_config *c = &m->config;
     SANA_ASSERT(x->ndim == 4 && x->shape[1] == c->in_channels);
     SANA_ASSERT(out->ndim == 4 && out->shape[1] == c->out_channels);
     SANA_ASSERT(!c->guidance_embeds || guidance);
-    const int64_t B = x->shape[0], C = x->shape[1], h = x->shape[2], w = x->shape[3], N = h * w,
-                  D = c->inner_dim, Co = c->out_channels;
+    SANA_ASSERT(sana_tensor_is_bound(&m->proj_out.weight)); // not a ControlNet's trunk
+    const int64_t B = x->shape[0], h = x->shape[2], w = x->shape[3], N = h * w, D = c->inner_dim,
+                  Co = c->out_channels;
     sana_arena_mark mark = sana_arena_get_mark(arena);
 
-    // Patch embedding (p = 1): a per-pixel linear map, tokens in row-major order.
-    sana_tensor xt = sana_new_f32(arena, B, N, C); // (B, N, C)
-    sana_tensor xv = sana_tensor_reshape3(*x, B, C, N);
-    sana_op_transpose(be, &xt, &xv);
     sana_tensor X = sana_new_f32(arena, B, N, D); // (B, N, D) the residual stream
-    sana_tensor pe_w = sana_tensor_reshape2(m->patch_embed.weight, D, C);
-    sana_op_linear(be, &X, &xt, &pe_w, &m->patch_embed.bias);
-    sana_tap_emit(tap, &X, "patch_embed");
+    sana_dit_patch_embed(m, arena, &X, x, tap);
 
     sana_tensor cond = sana_new_f32(arena, B, D), t6 = sana_new_f32(arena, B, 6 * D);
-    time_embed(m, arena, &cond, &t6, timestep, guidance, tap);
+    sana_dit_time_embed(m, arena, &cond, &t6, timestep, guidance, tap);
 
-    for (int i = 0; i < c->num_layers; i++) block_forward(m, arena, i, &X, &t6, cap, (int)h, (int)w, tap);
+    for (int i = 0; i < c->num_layers; i++) {
+        sana_dit_block_forward(m, arena, i, &X, &t6, cap, (int)h, (int)w, tap);
+        if (hook && hook->after_block) hook->after_block(hook->user, i, &X);
+    }
 
     // Output head: LayerNorm modulated by table[None] + cond[:, None] (the raw conditioning).
     sana_tensor mod = sana_new_f32(arena, B, 2, D); // (B, 2, D)

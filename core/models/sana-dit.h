@@ -20,6 +20,7 @@
 #include "../config.h"
 #include "../safetensors.h"
 #include "../tap.h"
+#include "weights.h"
 
 typedef struct sana_linear_w {
     sana_tensor weight; // (out, in) (or (out, in, 1, 1) for 1x1 convolutions)
@@ -70,6 +71,22 @@ typedef struct sana_dit {
 sana_status sana_dit_load(const char *dir, sana_backend *be, sana_dit **out, sana_error *err);
 void sana_dit_free(sana_dit *m);
 
+// Loading the part SanaControlNetModel shares with the transformer (sana-controlnet.c):
+// patch_embed, time_embed, caption_projection, caption_norm and transformer_blocks, under the
+// same keys. With `controlnet` the config is read as a SanaControlNetModel's, the output head
+// (scale_shift_table, proj_out) is not bound, and when the config does not name guidance_embeds
+// or qk_norm they are taken from the weights (time_embed.guidance_embedder.*,
+// transformer_blocks.0.attn1.norm_q.weight). `extra` binds the caller's own tensors with the same
+// loader (so the unused-key warning covers them); it runs after the shared part.
+typedef struct sana_dit_load_opts {
+    bool controlnet;
+    void (*extra)(sana_loader *ld, const sana_dit_config *c, void *user);
+    void *user;
+} sana_dit_load_opts;
+
+sana_status sana_dit_load_ex(const char *dir, sana_backend *be, const sana_dit_load_opts *opts, sana_dit **out,
+                             sana_error *err);
+
 // The caption half of the model, computed once per prompt and reused by every step: the
 // projected, normed caption and each block's cross-attention keys and values.
 typedef struct sana_dit_caption {
@@ -96,5 +113,35 @@ void sana_dit_caption_free(sana_dit_caption *cap);
 void sana_dit_forward(sana_dit *m, sana_arena *arena, sana_tensor *out, const sana_tensor *x,
                       const sana_dit_caption *cap, const sana_tensor *timestep,
                       const sana_tensor *guidance, const sana_tap *tap);
+
+// A hook into the block loop: after block i has updated the residual stream X (B, N, D),
+// after_block(user, i, X) runs and may add to X. This is where diffusers'
+// SanaTransformer2DModel.forward adds controlnet_block_samples[i - 1] (0 < i <= len) and where
+// NVlabs' ControlNet adds its skips (sana-controlnet.h).
+typedef struct sana_dit_hook {
+    void (*after_block)(void *user, int i, sana_tensor *X);
+    void *user;
+} sana_dit_hook;
+
+// sana_dit_forward with a hook (NULL: none).
+void sana_dit_forward_hooked(sana_dit *m, sana_arena *arena, sana_tensor *out, const sana_tensor *x,
+                             const sana_dit_caption *cap, const sana_tensor *timestep,
+                             const sana_tensor *guidance, const sana_dit_hook *hook,
+                             const sana_tap *tap);
+
+// The pieces of the forward pass, for the ControlNet (same names and taps as inside the
+// forward):
+// X (B, N, D) = patch_embed(x (B, C, h, w)), tokens in row-major order (p = 1).
+void sana_dit_patch_embed(sana_dit *m, sana_arena *arena, sana_tensor *X, const sana_tensor *x,
+                          const sana_tap *tap);
+// cond (B, D) = the embedded timestep (+ embedded guidance); t6 (B, 6D) = time_embed.linear(
+// silu(cond)).
+void sana_dit_time_embed(sana_dit *m, sana_arena *arena, sana_tensor *cond, sana_tensor *t6,
+                         const sana_tensor *timestep, const sana_tensor *guidance,
+                         const sana_tap *tap);
+// Block i (SanaTransformerBlock) on X (B, N, D), in place; h x w the token grid.
+void sana_dit_block_forward(sana_dit *m, sana_arena *arena, int i, sana_tensor *X,
+                            const sana_tensor *t6, const sana_dit_caption *cap, int h, int w,
+                            const sana_tap *tap);
 
 #endif // SANA_DIT_H

@@ -1,11 +1,14 @@
-// test-pipeline-parity: `sana generate` against diffusers' SanaSprintPipeline, end to end.
+// test-pipeline-parity: `sana generate` against diffusers' pipelines, end to end.
 //
 // usage: test-pipeline-parity SANA_EXE FIXTURE_DIR
-// FIXTURE_DIR is a tiny SANA-Sprint folder saved by diffusers (tests/reference/gen_pipeline.py)
-// with reference/<case>.png made by the pipeline with torch.Generator("cpu").manual_seed(seed)
-// and the cases in cases.json (1-4 steps, square and non-square, resolution binning on and
-// off). For each case the real command runs with the same prompt, seed and settings, and every
-// channel of every pixel must be within 2/255 of diffusers' image.
+// FIXTURE_DIR is a tiny folder saved by diffusers (tests/reference/gen_pipeline.py: a
+// SanaSprintPipeline; gen_controlnet.py: SanaPipeline, SanaControlNetPipeline, and a Sprint
+// ControlNet beside tests/data/pipeline-sprint) with reference/<case>.png made by the pipeline
+// with torch.Generator("cpu").manual_seed(seed) and the cases in cases.json (steps, sizes,
+// resolution binning on and off; optionally a negative prompt, a control image and its scale,
+// and "model" / "controlnet" folders relative to FIXTURE_DIR given to the command instead of
+// FIXTURE_DIR itself). For each case the real command runs with the same prompt, seed and
+// settings, and every channel of every pixel must be within 2/255 of diffusers' image.
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,13 +84,40 @@ int main(int argc, char **argv) {
         snprintf(out, sizeof out, "%s/pipeline-%s.png", check_tmpdir(), name);
         snprintf(ref, sizeof ref, "%s/reference/%s.png", dir, name);
         const bool binning = yyjson_get_bool(yyjson_obj_get(c, "binning"));
-        char *args[] = {(char *)sana, "generate", "--model", (char *)dir, "--prompt",
-                        (char *)prompt, "--steps", steps, "--seed", seed,
-                        "--width", width, "--height", height, "--guidance", guidance, "--device", "cpu",
-                        "--quiet", "--output", out, binning ? NULL : "--no-binning", NULL};
+        const char *negative = yyjson_get_str(yyjson_obj_get(c, "negative_prompt"));
+        const char *control = yyjson_get_str(yyjson_obj_get(c, "control"));
+        const char *model_rel = yyjson_get_str(yyjson_obj_get(c, "model"));
+        const char *cn_rel = yyjson_get_str(yyjson_obj_get(c, "controlnet"));
+        char model[4200], cn[4200], control_path[4200], cscale[32];
+        snprintf(model, sizeof model, "%s/%s", dir, model_rel ? model_rel : ".");
+        snprintf(cn, sizeof cn, "%s/%s", dir, cn_rel ? cn_rel : ".");
+        snprintf(control_path, sizeof control_path, "%s/%s", dir, control ? control : "");
+        snprintf(cscale, sizeof cscale, "%.9g", yyjson_get_num(yyjson_obj_get(c, "control_scale")));
+        char *args[40] = {(char *)sana, "generate", "--model", model, "--prompt",
+                          (char *)prompt, "--steps", steps, "--seed", seed,
+                          "--width", width, "--height", height, "--guidance", guidance, "--device", "cpu",
+                          "--quiet", "--output", out};
+        int na = 21;
+        if (!binning) args[na++] = "--no-binning";
+        if (negative) {
+            args[na++] = "--negative-prompt";
+            args[na++] = (char *)negative;
+        }
+        if (control) {
+            args[na++] = "--control";
+            args[na++] = control_path;
+            args[na++] = "--control-scale";
+            args[na++] = cscale;
+        }
+        if (cn_rel) {
+            args[na++] = "--controlnet";
+            args[na++] = cn;
+        }
+        args[na] = NULL;
         char what[128];
-        snprintf(what, sizeof what, "%s: sana generate %s steps, %sx%s, binning %s", name, steps, width, height,
-                 binning ? "on" : "off");
+        snprintf(what, sizeof what, "%s: sana generate %s steps, %sx%s, binning %s%s%s", name, steps, width, height,
+                 binning ? "on" : "off", negative && negative[0] ? ", negative prompt" : "",
+                 control ? ", control image" : "");
         int rc = run(args);
         rgb_image got = {0}, want = {0};
         if (!check_true(rc == 0 && read_png(out, &got), what, "exit status %d", rc) ||

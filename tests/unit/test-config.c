@@ -143,6 +143,42 @@ int main(int argc, char **argv) {
                     "\"sigma_data\" is 0", NULL);
     }
 
+    // DPMSolverMultistepScheduler as the SANA pipelines configure it; everything else by name.
+    {
+        static const char *const sana_dpm =
+            "{\"_class_name\": \"DPMSolverMultistepScheduler\", \"flow_shift\": 3.0, \"use_flow_sigmas\": true, "
+            "\"prediction_type\": \"flow_prediction\", \"lambda_min_clipped\": -Infinity, \"variance_type\": null";
+        char json[1024];
+        snprintf(json, sizeof json, "%s}", sana_dpm);
+        const char *path = check_write("scheduler_config.json", json, -1);
+        sana_flow_dpm_config c;
+        sana_error err = {0};
+        check_true(sana_flow_dpm_config_load(path, &c, &err) == SANA_OK && c.flow_shift == 3.0 && c.solver_order == 2 &&
+                       !c.heun && c.num_train_timesteps == 1000,
+                   "DPMSolverMultistepScheduler config (with -Infinity, as Python writes it)", "%s", err.message);
+        static const struct {
+            const char *what, *extra, *needle;
+        } bad[] = {
+            {"Karras sigmas", "\"use_karras_sigmas\": true", "\"use_karras_sigmas\" is true"},
+            {"SDE solver", "\"algorithm_type\": \"sde-dpmsolver++\"", "\"algorithm_type\" is \"sde-dpmsolver++\""},
+            {"third order", "\"solver_order\": 3", "\"solver_order\" is 3"},
+            {"sigma_min final sigma", "\"final_sigmas_type\": \"sigma_min\"", "\"final_sigmas_type\" is \"sigma_min\""},
+            {"epsilon prediction", "\"prediction_type\": \"epsilon\"", "\"prediction_type\" is \"epsilon\""},
+            {"no flow sigmas", "\"use_flow_sigmas\": false", "\"use_flow_sigmas\" is not true"},
+            {"unknown solver type", "\"solver_type\": \"rk4\"", "\"solver_type\" is \"rk4\""},
+            {"another scheduler class", "\"_class_name\": \"FlowMatchEulerDiscreteScheduler\"",
+             "\"FlowMatchEulerDiscreteScheduler\"; expected \"DPMSolverMultistepScheduler\""},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            snprintf(json, sizeof json, "{%s, %s}", bad[i].extra, sana_dpm + 1); // yyjson: the first key wins
+            path = check_write("scheduler_config.json", json, -1);
+            err = (sana_error){0};
+            sana_status st = sana_flow_dpm_config_load(path, &c, &err);
+            check_error(bad[i].what, st, &err, st == SANA_STATUS_BAD_MODEL ? SANA_STATUS_BAD_MODEL : SANA_STATUS_UNSUPPORTED,
+                        bad[i].needle, NULL);
+        }
+    }
+
     // The loader checks the weights against the config: a missing key and a wrong shape.
     {
         char weights[4200];

@@ -89,5 +89,40 @@ int main(void) {
     err = (sana_error){0};
     s = sana_model_check("/nonexistent/model", &err);
     check_error("missing folder", s, &err, SANA_STATUS_BAD_MODEL, "/nonexistent/model", "not a folder", NULL);
+
+    // Weights saved as a variant (save_pretrained(variant="fp16")) count as present.
+    make_model("variant", 3);
+    check_write("variant/transformer/diffusion_pytorch_model.fp16.safetensors", "{}", -1);
+    snprintf(path, sizeof path, "%s/variant", root);
+    err = (sana_error){0};
+    check_true(sana_model_check(path, &err) == SANA_OK, "fp16 variant weights pass the check", "%s", err.message);
+
+    // A SanaControlNetPipeline folder needs its controlnet/; a bare ControlNet is not a model.
+    make_model("cnpipe", -1);
+    check_write("cnpipe/model_index.json", "{\"_class_name\": \"SanaControlNetPipeline\"}", -1);
+    snprintf(path, sizeof path, "%s/cnpipe", root);
+    err = (sana_error){0};
+    check_error("SanaControlNetPipeline without controlnet/", sana_model_check(path, &err), &err,
+                SANA_STATUS_BAD_MODEL, "missing controlnet/config.json", NULL);
+    check_write("cnpipe/controlnet/config.json", "{\"_class_name\": \"SanaControlNetModel\"}", -1);
+    check_write("cnpipe/controlnet/diffusion_pytorch_model.bf16.safetensors", "{}", -1);
+    err = (sana_error){0};
+    check_true(sana_model_check(path, &err) == SANA_OK, "SanaControlNetPipeline with controlnet/ passes", "%s",
+               err.message);
+    char cn[1100], resolved[4096];
+    snprintf(cn, sizeof cn, "%s/cnpipe/controlnet", root);
+    err = (sana_error){0};
+    check_error("a bare ControlNet folder as a model", sana_model_check(cn, &err), &err, SANA_STATUS_BAD_MODEL,
+                "is a ControlNet", "--controlnet", NULL);
+    err = (sana_error){0};
+    check_true(sana_controlnet_resolve(path, resolved, sizeof resolved, &err) == SANA_OK &&
+                   strcmp(resolved, cn) == 0,
+               "a pipeline folder resolves to its controlnet/", "%s %s", resolved, err.message);
+    err = (sana_error){0};
+    check_true(sana_controlnet_resolve(cn, resolved, sizeof resolved, &err) == SANA_OK && strcmp(resolved, cn) == 0,
+               "a ControlNet folder resolves to itself", "%s %s", resolved, err.message);
+    err = (sana_error){0};
+    check_error("an uncached ControlNet repository", sana_controlnet_resolve("org/none", resolved, sizeof resolved, &err),
+                &err, SANA_STATUS_BAD_MODEL, "org/none", "hf download", NULL);
     return check_summary("model-dir");
 }

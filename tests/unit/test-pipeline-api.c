@@ -1,7 +1,11 @@
 // test-pipeline-api: the public pipeline API on the tiny model: progress order, cancellation at
-// a step boundary, determinism of a seed, and the one-line errors for bad parameters.
+// a step boundary, determinism of a seed, and the one-line errors for bad parameters; then the
+// multi-step and ControlNet additions: what a pipeline reports about itself, control images of
+// the wrong size or without a ControlNet, a ControlNet that does not fit the base model, and a
+// ControlNet folder given as the model.
 //
-// usage: test-pipeline-api DATA_DIR   (uses DATA_DIR/pipeline-sprint)
+// usage: test-pipeline-api DATA_DIR   (uses DATA_DIR/pipeline-sprint, pipeline-sana,
+//        pipeline-sana-controlnet, controlnet-sana, pipeline-sprint-controlnet)
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,5 +124,111 @@ int main(int argc, char **argv) {
     err = (sana_error){0};
     s = sana_pipeline_new(&pp, &p, &err);
     check_error("unknown device", s, &err, SANA_STATUS_BAD_INPUT, "tpu", NULL);
+    pp.device = "cpu";
+
+    // What a Sprint pipeline reports; a control image without a ControlNet.
+    err = (sana_error){0};
+    if (check_true(sana_pipeline_new(&pp, &p, &err) == SANA_OK, "the tiny Sprint pipeline loads again", "%s",
+                   err.message)) {
+        sana_pipeline_info info;
+        sana_pipeline_get_info(p, &info);
+        check_true(info.kind == SANA_MODEL_SPRINT && info.max_steps == 4 && info.default_steps == 2 &&
+                       !info.has_controlnet && info.controlnet_dir == NULL,
+                   "Sprint: 1-4 steps (2), no ControlNet", "kind %d, steps %d..%d (%d)", (int)info.kind,
+                   info.min_steps, info.max_steps, info.default_steps);
+        sana_image ctl = {64, 64, calloc(64 * 64 * 3, 1)};
+        sana_generate_params cg = sana_generate_default_params();
+        cg.prompt = "x";
+        cg.width = cg.height = 64;
+        cg.resolution_binning = false;
+        cg.control_image = &ctl;
+        err = (sana_error){0};
+        check_error("a control image without a ControlNet", sana_generate(p, &cg, &b, &err), &err,
+                    SANA_STATUS_BAD_INPUT, "control image", "no ControlNet", NULL);
+        free(ctl.rgb);
+        sana_pipeline_free(p);
+    }
+
+    // A SanaControlNetPipeline folder: multi-step, its ControlNet loaded; control images must have
+    // the generation size.
+    char cn_model[4096], cn_dir[4096];
+    snprintf(cn_model, sizeof cn_model, "%s/pipeline-sana-controlnet", argv[1]);
+    pp.model = cn_model;
+    err = (sana_error){0};
+    if (check_true(sana_pipeline_new(&pp, &p, &err) == SANA_OK, "the tiny SanaControlNetPipeline loads", "%s",
+                   err.message)) {
+        sana_pipeline_info info;
+        sana_pipeline_get_info(p, &info);
+        check_true(info.kind == SANA_MODEL_MULTISTEP && info.max_steps == 50 && info.default_steps == 20 &&
+                       info.has_controlnet && info.controlnet_layers == 2 && info.controlnet_dir &&
+                       strstr(info.controlnet_dir, "controlnet"),
+                   "multi-step: 1-50 steps (20), its ControlNet loaded", "kind %d, steps %d..%d (%d), %d layers",
+                   (int)info.kind, info.min_steps, info.max_steps, info.default_steps, info.controlnet_layers);
+        sana_generate_params d = sana_pipeline_generate_defaults(p);
+        check_true(d.steps == 20 && d.guidance == 4.5f && d.control_scale == 1.0f && !d.negative_prompt,
+                   "multi-step defaults: 20 steps, guidance 4.5, control scale 1", "%d, %g, %g", d.steps, d.guidance,
+                   d.control_scale);
+        int gw = 0, gh = 0;
+        err = (sana_error){0};
+        s = sana_pipeline_generation_size(p, 400, 300, true, &gw, &gh, &err);
+        check_true(s == SANA_OK && gw == 1152 && gh == 832, "generation size of 400x300 with binning: 1152x832",
+                   "%dx%d %s", gw, gh, err.message);
+        sana_image ctl = {100, 64, calloc(100 * 64 * 3, 1)};
+        sana_generate_params cg = sana_pipeline_generate_defaults(p);
+        cg.prompt = "x";
+        cg.width = 96;
+        cg.height = 64;
+        cg.steps = 2;
+        cg.resolution_binning = false;
+        cg.control_image = &ctl;
+        err = (sana_error){0};
+        check_error("a control image of the wrong size", sana_generate(p, &cg, &b, &err), &err, SANA_STATUS_BAD_INPUT,
+                    "control image is 100x64", "expected 96x64", NULL);
+        ctl.width = 96;
+        cg.control_scale = -1.0f;
+        err = (sana_error){0};
+        check_error("a negative control scale", sana_generate(p, &cg, &b, &err), &err, SANA_STATUS_BAD_INPUT,
+                    "control scale is -1", NULL);
+        cg.control_scale = 1.0f;
+        cg.steps = 51;
+        err = (sana_error){0};
+        check_error("multi-step: steps 51", sana_generate(p, &cg, &b, &err), &err, SANA_STATUS_BAD_INPUT,
+                    "steps is 51; expected 1 to 50", NULL);
+        cg.steps = 2;
+        err = (sana_error){0};
+        s = sana_generate(p, &cg, &b, &err);
+        check_true(s == SANA_OK && b.width == 96 && b.height == 64, "a 96x64 image with a control image", "%s",
+                   err.message);
+        sana_image_free(&b);
+        free(ctl.rgb);
+        sana_pipeline_free(p);
+    }
+
+    // A ControlNet of another width than the transformer (24 vs 16).
+    snprintf(cn_model, sizeof cn_model, "%s/pipeline-sana", argv[1]);
+    snprintf(cn_dir, sizeof cn_dir, "%s/controlnet-sana/controlnet", argv[1]);
+    pp.model = cn_model;
+    pp.controlnet = cn_dir;
+    err = (sana_error){0};
+    check_error("a ControlNet whose width does not match the transformer", sana_pipeline_new(&pp, &p, &err), &err,
+                SANA_STATUS_BAD_MODEL, "hidden size 24", "transformer's 16", NULL);
+    // A SANA-Sprint ControlNet for a multi-step model.
+    snprintf(cn_dir, sizeof cn_dir, "%s/pipeline-sprint-controlnet/controlnet", argv[1]);
+    err = (sana_error){0};
+    check_error("a Sprint ControlNet on a multi-step model", sana_pipeline_new(&pp, &p, &err), &err,
+                SANA_STATUS_BAD_MODEL, "SANA-Sprint (guidance embedding) ControlNet", "multi-step", NULL);
+    // A ControlNet folder given as the model.
+    pp.model = cn_dir;
+    pp.controlnet = NULL;
+    err = (sana_error){0};
+    check_error("a ControlNet folder as the model", sana_pipeline_new(&pp, &p, &err), &err, SANA_STATUS_BAD_MODEL,
+                "is a ControlNet", "base model", NULL);
+    // Not a ControlNet folder.
+    snprintf(cn_model, sizeof cn_model, "%s/pipeline-sana", argv[1]);
+    pp.model = cn_model;
+    pp.controlnet = argv[1];
+    err = (sana_error){0};
+    check_error("--controlnet naming a folder without one", sana_pipeline_new(&pp, &p, &err), &err,
+                SANA_STATUS_BAD_MODEL, "neither a SanaControlNetModel folder", NULL);
     return check_summary("pipeline-api");
 }
