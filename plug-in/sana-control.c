@@ -5,16 +5,16 @@
 #include <math.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include <libgimp/gimp.h>
 #include <glib/gi18n-lib.h>
 
 #include "sana-control.h"
 
-/* NVlabs works at a detect resolution of about 1024 on the short side and blurs with sigma 3
- * there; here the image stays at its own size and the sigmas scale with it. */
+/* The pre-blur of the edge detector, in pixels of a 1024-pixel short side. */
 #define DETECT_RESOLUTION 1024.0
-#define LINE_SIGMA        3.0
-#define LINE_THRESHOLD    (4.0f / 255.0f)
+#define EDGE_SIGMA        1.4
 
 /* GEGL's Gaussian blur (edges clamped) of a one-channel float image, in place. */
 static void
@@ -42,57 +42,6 @@ blur (gfloat  *data,
   g_object_unref (graph);
   g_object_unref (out);
   g_object_unref (in);
-}
-
-/* Zhang-Suen thinning of a 0/1 image to one-pixel-wide lines. */
-static void
-thin (guchar *m,
-      gint    w,
-      gint    h)
-{
-  guchar  *del     = g_malloc0 ((gsize) w * h);
-  gboolean changed = TRUE;
-
-  while (changed)
-    {
-      changed = FALSE;
-      for (gint pass = 0; pass < 2; pass++)
-        {
-          for (gint y = 1; y < h - 1; y++)
-            for (gint x = 1; x < w - 1; x++)
-              {
-                const guchar *r = m + (gsize) y * w + x;
-                gint p[8], b = 0, a = 0;
-
-                if (! *r)
-                  continue;
-                /* neighbours clockwise from north */
-                p[0] = r[-w];  p[1] = r[-w + 1]; p[2] = r[1];  p[3] = r[w + 1];
-                p[4] = r[w];   p[5] = r[w - 1];  p[6] = r[-1]; p[7] = r[-w - 1];
-                for (gint i = 0; i < 8; i++)
-                  {
-                    b += p[i];
-                    a += ! p[i] && p[(i + 1) % 8];
-                  }
-                if (b < 2 || b > 6 || a != 1)
-                  continue;
-                /* step 1: N, E or S background and E, S or W background; step 2: N, E or
-                 * W and N, S or W */
-                if (pass == 0 ? ((p[0] && p[2] && p[4]) || (p[2] && p[4] && p[6]))
-                              : ((p[0] && p[2] && p[6]) || (p[0] && p[4] && p[6])))
-                  continue;
-                del[(gsize) y * w + x] = 1;
-              }
-          for (gsize i = 0; i < (gsize) w * h; i++)
-            if (del[i])
-              {
-                m[i]   = 0;
-                del[i] = 0;
-                changed = TRUE;
-              }
-        }
-    }
-  g_free (del);
 }
 
 /* Canny-like edges: Sobel gradient, non-maximum suppression, hysteresis thresholds at 10 %
@@ -164,53 +113,54 @@ edges (const gfloat *g,
   g_free (todo);
 }
 
-void
-sana_control_prepare (gfloat          *gray,
-                      gint             width,
-                      gint             height,
-                      SanaControlMode  mode)
+sana_status
+sana_control_prepare (const sana_image  *src,
+                      SanaControlSource  source,
+                      gint               width,
+                      gint               height,
+                      sana_image        *out,
+                      sana_error        *err)
 {
-  const gsize   n     = (gsize) width * height;
-  const gdouble scale = MIN (width, height) / DETECT_RESOLUTION;
-  guchar       *lines;
+  sana_status s = sana_image_resize_lanczos (src, width, height, out, err);
+  const gsize n = (gsize) width * height;
 
-  if (mode == SANA_CONTROL_AS_IS)
-    return;
+  if (s != SANA_OK || source == SANA_CONTROL_SOURCE_AS_IS)
+    return s;
 
-  lines = g_malloc0 (n);
-  if (mode == SANA_CONTROL_SKETCH)
+  if (source == SANA_CONTROL_SOURCE_EDGES)
     {
-      for (gsize i = 0; i < n; i++)
-        lines[i] = gray[i] < 0.5f; /* dark ink */
-      thin (lines, width, height);
-    }
-  else
-    {
-      blur (gray, width, height, MAX (0.7, 1.4 * scale));
+      gfloat *gray  = g_malloc_n (n, sizeof (gfloat));
+      guchar *lines = g_malloc (n);
+
+      for (gsize i = 0; i < n; i++) /* ITU-R 601 luma, as the sketch map */
+        gray[i] = (0.299f * out->rgb[3 * i] + 0.587f * out->rgb[3 * i + 1] +
+                   0.114f * out->rgb[3 * i + 2]) / 255.0f;
+      blur (gray, width, height, MAX (0.7, EDGE_SIGMA * MIN (width, height) / DETECT_RESOLUTION));
       edges (gray, lines, width, height);
+      /* One-pixel edges as dark strokes on white: the sketch map then thins (a no-op on
+       * them), blurs and thresholds exactly as for a drawing. */
+      for (gsize i = 0; i < n; i++)
+        out->rgb[3 * i] = out->rgb[3 * i + 1] = out->rgb[3 * i + 2] = lines[i] ? 0 : 255;
+      g_free (gray);
+      g_free (lines);
     }
 
-  /* NVlabs' last steps: Gaussian blur of sigma 3, then everything above 4/255 is a line. */
-  for (gsize i = 0; i < n; i++)
-    gray[i] = lines[i];
-  blur (gray, width, height, MAX (0.5, LINE_SIGMA * scale));
-  for (gsize i = 0; i < n; i++)
-    gray[i] = gray[i] > LINE_THRESHOLD ? 1.0f : 0.0f;
-  g_free (lines);
+  s = sana_control_preprocess (out, SANA_CONTROL_SKETCH, err);
+  if (s != SANA_OK)
+    sana_image_free (out);
+  return s;
 }
 
 gboolean
-sana_control_from_drawable (GimpDrawable     *drawable,
-                            SanaControlMode   mode,
-                            guchar          **rgb,
-                            gint             *x,
-                            gint             *y,
-                            gint             *width,
-                            gint             *height,
-                            GError          **error)
+sana_control_read (GimpDrawable       *drawable,
+                   SanaControlSource   source,
+                   sana_image         *rgb,
+                   gint               *x,
+                   gint               *y,
+                   GError            **error)
 {
   GeglBuffer *buffer;
-  gfloat     *ya, *gray;
+  guchar     *rgba;
   gint        ox, oy, w, h;
   gsize       n;
 
@@ -230,38 +180,28 @@ sana_control_from_drawable (GimpDrawable     *drawable,
     }
 
   n      = (gsize) w * h;
-  ya     = g_malloc_n (n * 2, sizeof (gfloat));
-  gray   = g_malloc_n (n, sizeof (gfloat));
+  rgba   = g_malloc (n * 4);
   buffer = gimp_drawable_get_buffer (drawable);
-  gegl_buffer_get (buffer, GEGL_RECTANGLE (*x, *y, w, h), 1.0, babl_format ("Y'A float"), ya,
+  gegl_buffer_get (buffer, GEGL_RECTANGLE (*x, *y, w, h), 1.0, babl_format ("R'G'B'A u8"), rgba,
                    GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
   g_object_unref (buffer);
 
   /* Transparent parts: black for an edge map, white paper for sketches and pictures. */
+  rgb->width  = w;
+  rgb->height = h;
+  rgb->rgb    = malloc (n * 3);
   for (gsize i = 0; i < n; i++)
-    {
-      gfloat a = CLAMP (ya[2 * i + 1], 0.0f, 1.0f);
+    for (gint c = 0; c < 3; c++)
+      {
+        guint a = rgba[4 * i + 3], v = rgba[4 * i + c];
 
-      gray[i] = ya[2 * i] * a + (mode == SANA_CONTROL_AS_IS ? 0.0f : 1.0f - a);
-    }
-  g_free (ya);
-
-  sana_control_prepare (gray, w, h, mode);
-
-  *rgb = g_malloc (n * 3);
-  for (gsize i = 0; i < n; i++)
-    {
-      guchar v = (guchar) lrintf (CLAMP (gray[i], 0.0f, 1.0f) * 255.0f);
-
-      (*rgb)[3 * i] = (*rgb)[3 * i + 1] = (*rgb)[3 * i + 2] = v;
-    }
-  g_free (gray);
+        rgb->rgb[3 * i + c] = (guchar) ((v * a + (source == SANA_CONTROL_SOURCE_AS_IS ? 0 : 255) * (255 - a) + 127) / 255);
+      }
+  g_free (rgba);
 
   gimp_drawable_get_offsets (drawable, &ox, &oy);
   *x += ox;
   *y += oy;
-  *width  = w;
-  *height = h;
 
   return TRUE;
 }

@@ -72,13 +72,16 @@ on_progress (void       *user,
 static gpointer
 worker (gpointer data)
 {
-  Job                  *job = data;
-  sana_pipeline_params  pp  = sana_pipeline_default_params ();
-  sana_generate_params  gp  = sana_generate_default_params ();
+  Job                  *job     = data;
+  const SanaJobParams  *params  = job->params;
+  sana_pipeline_params  pp      = sana_pipeline_default_params ();
+  sana_generate_params  gp;
   sana_pipeline        *pipeline;
+  sana_image            control = { 0 };
 
-  pp.model         = job->params->model;
-  pp.device        = job->params->device;
+  pp.model         = params->model;
+  pp.device        = params->device;
+  pp.controlnet    = params->controlnet;
   pp.progress      = on_progress;
   pp.progress_user = job;
 
@@ -87,16 +90,34 @@ worker (gpointer data)
     {
       job->model_dir = g_strdup (sana_pipeline_model_dir (pipeline));
 
-      gp.prompt        = job->params->prompt;
-      gp.width         = job->params->width;
-      gp.height        = job->params->height;
-      gp.steps         = job->params->steps;
-      gp.seed          = job->params->seed;
-      gp.guidance      = (float) job->params->guidance;
-      gp.progress      = on_progress;
-      gp.progress_user = job;
+      gp = sana_pipeline_generate_defaults (pipeline);
+      gp.prompt          = params->prompt;
+      gp.negative_prompt = params->negative_prompt;
+      gp.width           = params->width;
+      gp.height          = params->height;
+      gp.seed            = params->seed;
+      gp.guidance        = (float) params->guidance;
+      gp.progress        = on_progress;
+      gp.progress_user   = job;
+      if (params->steps > 0)
+        gp.steps = params->steps;
 
-      job->status = sana_generate (pipeline, &gp, &job->image, &job->err);
+      if (params->control)
+        {
+          gint gw, gh;
+
+          job->status = sana_pipeline_generation_size (pipeline, params->width, params->height,
+                                                       gp.resolution_binning, &gw, &gh, &job->err);
+          if (job->status == SANA_OK)
+            job->status = sana_control_prepare (params->control, params->control_source,
+                                                gw, gh, &control, &job->err);
+          gp.control_image = &control;
+          gp.control_scale = (float) params->control_scale;
+        }
+
+      if (job->status == SANA_OK)
+        job->status = sana_generate (pipeline, &gp, &job->image, &job->err);
+      sana_image_free (&control);
       sana_pipeline_free (pipeline);
     }
 

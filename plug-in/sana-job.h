@@ -12,17 +12,26 @@
 #include <glib.h>
 
 #include "sana.h"
+#include "sana-control.h"
 
 typedef struct
 {
-  gchar   *model;      /* folder or ORG/NAME; NULL: the first found */
-  gchar   *device;     /* "auto", "cpu", "cuda" */
-  gchar   *prompt;
-  gint     width;
-  gint     height;
-  gint     steps;
-  guint64  seed;
-  gdouble  guidance;
+  gchar             *model;           /* folder or ORG/NAME; NULL: the first found */
+  gchar             *device;          /* "auto", "cpu", "cuda" */
+  gchar             *prompt;
+  gchar             *negative_prompt; /* multi-step models; NULL: "" */
+  gint               width;
+  gint               height;
+  gint               steps;           /* 0: the model's default */
+  guint64            seed;
+  gdouble            guidance;
+
+  /* ControlNet: the drawable's area as read (NULL for text to image), how to turn it into
+   * a line map, its weight, and a ControlNet folder (NULL: the model's own). */
+  const sana_image  *control;
+  SanaControlSource  control_source;
+  gdouble            control_scale;
+  gchar             *controlnet;
 } SanaJobParams;
 
 /* Runs the whole generation (load, encode, denoise, decode) on a worker thread while

@@ -1,7 +1,8 @@
-/* sana-dialog.c: the Text to Image dialog (see sana-dialog.h).
+/* sana-dialog.c: the Text to Image and ControlNet dialogs (see sana-dialog.h).
  *
  * Mnemonics are unique and avoid the dialog's own buttons (_Help, _Reset, _Cancel, _Generate,
- * _Load Saved Settings, _Save Settings): p m f t w e d n u v.
+ * _Load Saved Settings, _Save Settings): Text to Image p m f t w e d n u v; ControlNet
+ * p y w t d n u o m f e v.
  */
 
 #include "config.h"
@@ -14,7 +15,8 @@
 
 gboolean
 sana_dialog_run (GimpProcedure       *procedure,
-                 GimpProcedureConfig *config)
+                 GimpProcedureConfig *config,
+                 gboolean             controlnet)
 {
   GtkWidget *dialog;
   GtkWidget *view;
@@ -23,7 +25,8 @@ sana_dialog_run (GimpProcedure       *procedure,
 
   gimp_ui_init (PLUG_IN_BINARY);
 
-  dialog = gimp_procedure_dialog_new (procedure, config, _("Text to Image"));
+  dialog = gimp_procedure_dialog_new (procedure, config,
+                                      controlnet ? _("ControlNet from Layer") : _("Text to Image"));
   gimp_procedure_dialog_set_ok_label (GIMP_PROCEDURE_DIALOG (dialog), _("_Generate"));
 
   /* A multi-line prompt in a labelled frame (a GtkTextView gets no label of its own). */
@@ -40,11 +43,18 @@ sana_dialog_run (GimpProcedure       *procedure,
   gimp_procedure_dialog_get_spin_scale (GIMP_PROCEDURE_DIALOG (dialog), "steps", 1.0);
   gimp_procedure_dialog_get_spin_scale (GIMP_PROCEDURE_DIALOG (dialog), "guidance", 1.0);
 
-  gimp_procedure_dialog_fill_box (GIMP_PROCEDURE_DIALOG (dialog), "size-box",
-                                  "width", "height", NULL);
-  gtk_orientable_set_orientation (GTK_ORIENTABLE (gimp_procedure_dialog_get_widget (
-                                    GIMP_PROCEDURE_DIALOG (dialog), "size-box", G_TYPE_NONE)),
-                                  GTK_ORIENTATION_HORIZONTAL);
+  if (! controlnet)
+    {
+      gimp_procedure_dialog_fill_box (GIMP_PROCEDURE_DIALOG (dialog), "size-box",
+                                      "width", "height", NULL);
+      gtk_orientable_set_orientation (GTK_ORIENTABLE (gimp_procedure_dialog_get_widget (
+                                        GIMP_PROCEDURE_DIALOG (dialog), "size-box", G_TYPE_NONE)),
+                                      GTK_ORIENTATION_HORIZONTAL);
+    }
+  else
+    {
+      gimp_procedure_dialog_get_spin_scale (GIMP_PROCEDURE_DIALOG (dialog), "control-scale", 1.0);
+    }
   gimp_procedure_dialog_fill_box (GIMP_PROCEDURE_DIALOG (dialog), "seed-box",
                                   "seed", "randomize-seed", NULL);
   gtk_orientable_set_orientation (GTK_ORIENTABLE (gimp_procedure_dialog_get_widget (
@@ -53,9 +63,15 @@ sana_dialog_run (GimpProcedure       *procedure,
   gimp_procedure_dialog_set_sensitive (GIMP_PROCEDURE_DIALOG (dialog), "seed", TRUE,
                                        G_OBJECT (config), "randomize-seed", TRUE);
 
-  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog),
-                              "prompt-frame", "model", "model-folder", "steps", "size-box",
-                              "seed-box", "guidance", "device", NULL);
+  if (controlnet)
+    gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog),
+                                "prompt-frame", "control-type", "control-scale", "steps",
+                                "seed-box", "guidance", "negative-prompt", "model",
+                                "model-folder", "controlnet-folder", "device", NULL);
+  else
+    gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog),
+                                "prompt-frame", "model", "model-folder", "steps", "size-box",
+                                "seed-box", "guidance", "device", NULL);
 
   run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
   gtk_widget_destroy (dialog);

@@ -224,6 +224,63 @@ def scenario_translation(args):
     check("Die Beschreibung ist leer" in out, "the plug-in's error message is German", out[-1500:])
 
 
+def controlnet_call(args, image, drawable, extra=""):
+    return (f"(plug-in-sana-controlnet #:run-mode RUN-NONINTERACTIVE #:image {image} #:drawables (vector {drawable})"
+            f" #:prompt {scheme_str(PROMPT)} #:control-type \"sketch\" #:seed 3 #:model-folder {scheme_str(args.model)}"
+            f" #:controlnet-folder {scheme_str(args.controlnet)} {extra})")
+
+
+def scenario_controlnet(args):
+    """A layer with strokes: a rectangular selection gives one new layer of the selection's size
+    at its position; no selection gives the whole drawable, at its offsets."""
+    script = f"""
+(let* ((img (gimp-image-new 240 180 RGB))
+       (bg (gimp-layer-new img "bg" 240 180 RGB-IMAGE 100 LAYER-MODE-NORMAL))
+       (ink (gimp-layer-new img "strokes" 160 120 RGB-IMAGE 100 LAYER-MODE-NORMAL)))
+  (gimp-image-insert-layer img bg 0 0)
+  (gimp-image-insert-layer img ink 0 0)
+  (gimp-layer-set-offsets ink 40 30)
+  (gimp-drawable-fill bg FILL-WHITE)
+  (gimp-drawable-fill ink FILL-WHITE)
+  (gimp-context-set-foreground '(0 0 0))
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 60 70 120 8)
+  (gimp-drawable-edit-fill ink FILL-FOREGROUND)
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 90 40 8 100)
+  (gimp-drawable-edit-fill ink FILL-FOREGROUND)
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 50 45 100 64)
+  (let ((a {controlnet_call(args, "img", "ink")}))
+    (gimp-selection-none img)
+    (let ((b {controlnet_call(args, "img", "ink")}))
+      {report(("layers", num("(vector-length (gimp-image-get-layers img))")),
+              ("a_size", "(string-append (number->string (gimp-drawable-get-width a)) \"x\" (number->string (gimp-drawable-get-height a)))"),
+              ("a_at", "(string-append (number->string (car (gimp-drawable-get-offsets a))) \",\" (number->string (cadr (gimp-drawable-get-offsets a))))"),
+              ("a_position", num("(gimp-image-get-item-position img a)")),
+              ("b_size", "(string-append (number->string (gimp-drawable-get-width b)) \"x\" (number->string (gimp-drawable-get-height b)))"),
+              ("b_at", "(string-append (number->string (car (gimp-drawable-get-offsets b))) \",\" (number->string (cadr (gimp-drawable-get-offsets b))))"))}
+      (gimp-image-delete img))))
+"""
+    rc, out, r = run_gimp(args, script)
+    check(rc == 0, "GIMP batch run succeeded", f"exit {rc}\n{out[-3000:]}")
+    check(r.get("layers") == "4", "each call added exactly one layer", r.get("layers", "none"))
+    check(r.get("a_size") == "100x64" and r.get("a_at") == "50,45",
+          "with a selection: the layer covers exactly the selection (100x64 at 50,45)", f"{r.get('a_size')} at {r.get('a_at')}")
+    check(r.get("b_size") == "160x120" and r.get("b_at") == "40,30",
+          "without a selection: the whole drawable (160x120 at 40,30)", f"{r.get('b_size')} at {r.get('b_at')}")
+    # A selection beside the layer: nothing to use.
+    script = f"""
+(let* ((img (gimp-image-new 240 180 RGB))
+       (ink (gimp-layer-new img "strokes" 100 80 RGB-IMAGE 100 LAYER-MODE-NORMAL)))
+  (gimp-image-insert-layer img ink 0 0)
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 150 120 60 40)
+  {controlnet_call(args, "img", "ink")}
+  {report(("unexpected", "\"success\""))})
+"""
+    rc, out, r = run_gimp(args, script)
+    check(rc != 0 and "unexpected" not in r, "a selection outside the layer: the call fails", f"exit {rc}")
+    check("does not touch the layer" in out and "strokes" in out,
+          "a selection outside the layer: the message names the layer and says why", out[-1500:])
+
+
 SCENARIOS = {
     "generate": scenario_generate,
     "no-image": scenario_no_image,
@@ -231,6 +288,7 @@ SCENARIOS = {
     "gray": scenario_gray,
     "bad-input": scenario_bad_input,
     "translation": scenario_translation,
+    "controlnet": scenario_controlnet,
 }
 
 
@@ -241,6 +299,7 @@ def main():
     ap.add_argument("--sana", required=True)
     ap.add_argument("--model", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--controlnet", help="a ControlNet folder matching --model (controlnet scenario)")
     args = ap.parse_args()
     if shutil.which(GIMP) is None:
         print(f"skip: {GIMP} not found")

@@ -124,7 +124,7 @@ def main():
             return 1
         time.sleep(2)
         # Filters > Generate > Text to Image...: Alt+R opens Filters; Up wraps to its last
-        # entry, Generate; Right opens it; Return picks its first item.
+        # entry, Generate; Right opens it; T, the item's mnemonic, picks Text to Image.
         xdo("windowfocus", "--sync", image_win)
         xdo("key", "alt+r")
         time.sleep(0.8)
@@ -133,7 +133,7 @@ def main():
         xdo("key", "Right")
         time.sleep(0.5)
         screenshot(os.path.join(shots, "menu.png"))
-        xdo("key", "Return")
+        xdo("key", "t")
         dialog = wait_window("Text to Image", 60)
         if not check(dialog is not None, "the menu opens the Text to Image dialog"):
             return 1

@@ -1,11 +1,12 @@
-/* test-control: the control-image preparation of the plug-in (plug-in/sana-control.c) on
- * drawn shapes: a thick dark stroke becomes one white line of bounded width along its middle
- * (sketch); the outline of a filled square becomes its four edges and nothing inside (edges);
- * an edge map passes unchanged (as is).
+/* test-control: the plug-in's control-image preparation (plug-in/sana-control.c) on drawn
+ * shapes: a thick dark stroke becomes one white line along its middle (sketch); the outline of
+ * a filled square becomes white lines on its border and nothing inside (edges: GEGL blur,
+ * Sobel, non-maximum suppression, hysteresis); an edge map passes unchanged (as is), and every
+ * source comes out at the size asked.
  */
 
-#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gegl.h>
@@ -21,68 +22,72 @@ check (int ok, const char *what, const char *detail)
   failures += ! ok;
 }
 
+static sana_image
+canvas (int w, int h, unsigned char v)
+{
+  sana_image img = { w, h, malloc ((size_t) w * h * 3) };
+
+  memset (img.rgb, v, (size_t) w * h * 3);
+  return img;
+}
+
+static void
+rect (sana_image *img, int x0, int y0, int x1, int y1, unsigned char v)
+{
+  for (int y = y0; y < y1; y++)
+    memset (img->rgb + ((size_t) y * img->width + x0) * 3, v, (size_t) (x1 - x0) * 3);
+}
+
+static int
+at (const sana_image *img, int x, int y)
+{
+  return img->rgb[((size_t) y * img->width + x) * 3];
+}
+
 int
 main (int argc, char **argv)
 {
-  const int W = 256, H = 192;
-  gfloat   *g = g_new (gfloat, W * H);
-  char      detail[128];
-  int       on_line, off_line, inside, edge;
+  const int  W = 256, H = 192;
+  sana_image src, out;
+  sana_error err = { 0 };
+  char       detail[160];
 
   gegl_init (&argc, &argv);
 
   /* Sketch: a 15-pixel-wide horizontal black stroke on white. */
-  for (int i = 0; i < W * H; i++)
-    g[i] = 1.0f;
-  for (int y = 90; y < 105; y++)
-    for (int x = 40; x < 216; x++)
-      g[y * W + x] = 0.0f;
-  sana_control_prepare (g, W, H, SANA_CONTROL_SKETCH);
-  on_line  = g[97 * W + 128] == 1.0f;  /* the stroke's middle */
-  off_line = g[40 * W + 128] == 0.0f && g[150 * W + 128] == 0.0f && g[97 * W + 5] == 0.0f;
-  snprintf (detail, sizeof detail, "middle %g, far above %g", g[97 * W + 128], g[40 * W + 128]);
-  check (on_line && off_line, "sketch: a dark stroke becomes a white line along its middle", detail);
-  {
-    int top = -1, bottom = -1;
+  src = canvas (W, H, 255);
+  rect (&src, 40, 90, 216, 105, 0);
+  check (sana_control_prepare (&src, SANA_CONTROL_SOURCE_SKETCH, W, H, &out, &err) == SANA_OK,
+         "sketch: prepared", err.message);
+  snprintf (detail, sizeof detail, "middle %d, above %d, below %d, left of it %d", at (&out, 128, 97),
+            at (&out, 128, 40), at (&out, 128, 160), at (&out, 5, 97));
+  check (at (&out, 128, 97) == 255 && at (&out, 128, 40) == 0 && at (&out, 128, 160) == 0 &&
+         at (&out, 5, 97) == 0, "sketch: a dark stroke becomes a white line along its middle", detail);
+  sana_image_free (&out);
+  sana_image_free (&src);
 
-    for (int y = 0; y < H; y++)
-      if (g[y * W + 128] > 0.5f)
-        {
-          if (top < 0)
-            top = y;
-          bottom = y;
-        }
-    snprintf (detail, sizeof detail, "rows %d..%d", top, bottom);
-    check (top > 80 && bottom < 115 && bottom - top >= 1,
-           "sketch: the line is thinned then thickened, narrower than the stroke's surroundings", detail);
-  }
+  /* Edges: a dark square on white, at twice the size: its border is found, its inside and
+   * the paper are not. */
+  src = canvas (W, H, 255);
+  rect (&src, 60, 50, 180, 150, 80);
+  check (sana_control_prepare (&src, SANA_CONTROL_SOURCE_EDGES, 2 * W, 2 * H, &out, &err) == SANA_OK &&
+         out.width == 2 * W && out.height == 2 * H, "edges: prepared at the size asked", err.message);
+  snprintf (detail, sizeof detail, "top border %d, left border %d, inside %d, paper %d", at (&out, 240, 100),
+            at (&out, 120, 200), at (&out, 240, 200), at (&out, 20, 20));
+  check (at (&out, 240, 100) == 255 && at (&out, 120, 200) == 255 && at (&out, 240, 200) == 0 &&
+         at (&out, 20, 20) == 0, "edges: a square's outline, nothing inside or outside", detail);
+  sana_image_free (&out);
+  sana_image_free (&src);
 
-  /* Edges: a mid-grey square on white: its border is found, its inside and the paper are not. */
-  for (int i = 0; i < W * H; i++)
-    g[i] = 1.0f;
-  for (int y = 50; y < 150; y++)
-    for (int x = 60; x < 180; x++)
-      g[y * W + x] = 0.3f;
-  sana_control_prepare (g, W, H, SANA_CONTROL_EDGES);
-  edge   = g[50 * W + 120] == 1.0f || g[49 * W + 120] == 1.0f;
-  edge  &= g[100 * W + 60] == 1.0f || g[100 * W + 59] == 1.0f;
-  inside = g[100 * W + 120] == 0.0f && g[10 * W + 10] == 0.0f;
-  snprintf (detail, sizeof detail, "border %g/%g, inside %g", g[50 * W + 120], g[100 * W + 60], g[100 * W + 120]);
-  check (edge && inside, "edges: a square's outline, nothing inside or outside", detail);
+  /* As is: the same size passes unchanged. */
+  src = canvas (W, H, 0);
+  for (int i = 0; i < W * H * 3; i++)
+    src.rgb[i] = (unsigned char) (i * 7);
+  check (sana_control_prepare (&src, SANA_CONTROL_SOURCE_AS_IS, W, H, &out, &err) == SANA_OK &&
+         memcmp (src.rgb, out.rgb, (size_t) W * H * 3) == 0, "as is: an edge map passes unchanged", err.message);
+  sana_image_free (&out);
+  sana_image_free (&src);
 
-  /* As is: values pass through. */
-  for (int i = 0; i < W * H; i++)
-    g[i] = (gfloat) (i % 7) / 6.0f;
-  sana_control_prepare (g, W, H, SANA_CONTROL_AS_IS);
-  {
-    int same = 1;
-
-    for (int i = 0; i < W * H; i++)
-      same &= g[i] == (gfloat) (i % 7) / 6.0f;
-    check (same, "as is: the edge map passes unchanged", "values changed");
-  }
-
-  g_free (g);
   gegl_exit ();
   printf ("control: %d failure(s)\n", failures);
   return failures ? 1 : 0;
