@@ -72,7 +72,8 @@ typedef struct sana_attn_params {
     X(pixel_unshuffle)                                                                          \
     X(linear_attention_packed)                                                                  \
     X(blend)                                                                                    \
-    X(copy2d)
+    X(copy2d)                                                                                   \
+    X(to_rgb8)
 
 typedef struct sana_backend_ops {
     // y (M, N) = x (M, K) w(N, K)^T + b (N); b may be NULL. x and y are seen as row matrices.
@@ -207,6 +208,11 @@ typedef struct sana_backend_ops {
     // dst (B, C, Hd, Wd), src (B, C, Hs, Ws); both windows lie inside; no overlap.
     void (*copy2d)(sana_backend *be, sana_tensor *dst, int dy, int dx, const sana_tensor *src,
                    int sy, int sx, int h, int w);
+    // The decoder's image (B, 3, H, W) in [-1, 1] -> 8-bit RGB y U8 (B, H, W, 3), as
+    // sana_image_to_rgb8 (core/image.h): v = x / 2 + 0.5 in fp32, clamped to [0, 1] (NaN -> 0),
+    // y = v * 255 rounded half to even. Lets a device convert before the copy back (3 bytes a
+    // pixel cross the bus instead of 12).
+    void (*to_rgb8)(sana_backend *be, sana_tensor *y, const sana_tensor *x);
 } sana_backend_ops;
 
 // How a weight will be used, so a backend can choose its stored form (the CUDA backend keeps
@@ -220,6 +226,13 @@ typedef enum sana_weight_use {
                             // (CPU and CUDA both do: the bound tensor is then the host data
                             // itself and lives as long as that; docs/cuda.md says why)
 } sana_weight_use;
+
+#define SANA_TIMER_SLOTS 64
+
+typedef struct sana_backend_memory {
+    size_t held, peak;                // bytes this backend holds now / at most
+    size_t device_used, device_total; // the whole device, where known (0: unknown)
+} sana_backend_memory;
 
 typedef struct sana_backend_i {
     const char *name; // "cpu", "cuda"
@@ -238,6 +251,34 @@ typedef struct sana_backend_i {
     // Waits for enqueued work; a failure found now becomes the sticky error.
     void (*sync)(sana_backend *be);
     sana_backend_ops ops;
+
+    // ---- Optional services: NULL where a backend has none (callers check; core/profile.h and
+    // core/graph.h wrap them).
+
+    // Timing markers. timer_mark records marker `slot` (0 <= slot < SANA_TIMER_SLOTS) when the
+    // work enqueued so far is done; timer_ms is the time in milliseconds from marker a to marker
+    // b, valid once a sync has returned after both (negative: a marker was not recorded). On
+    // the CPU, whose ops run as they are called, a marker is a reading of the host clock; on
+    // CUDA it is an event, so the time is device time and marking never waits.
+    void (*timer_mark)(sana_backend *be, int slot);
+    double (*timer_ms)(sana_backend *be, int a, int b);
+    // Memory this backend holds (weights, activations, scratch, workspaces) now and at most since
+    // it was created or since the last reset_peak, and the device's own count where there is one
+    // (used = total - free, which includes the driver context and other processes; 0: unknown).
+    void (*memory)(sana_backend *be, sana_backend_memory *m);
+    void (*reset_peak)(sana_backend *be);
+
+    // Recorded op sequences (CUDA graphs). Between capture_begin (false: nothing is recorded, run
+    // the ops as usual) and capture_end, ops are recorded and not run. capture_end returns the
+    // recording, or NULL when it could not be made: with the sticky error set when something
+    // failed, without it when this sequence just cannot be recorded (then run the ops eagerly).
+    // graph_launch runs a recording; false (no error) when it is stale, because memory it refers
+    // to was reallocated since (then free it and record again). Every address an op used while
+    // recording is baked into the recording: the caller replays only with the same tensors.
+    bool (*capture_begin)(sana_backend *be);
+    void *(*capture_end)(sana_backend *be);
+    bool (*graph_launch)(sana_backend *be, void *graph);
+    void (*graph_free)(sana_backend *be, void *graph);
 } sana_backend_i;
 
 struct sana_backend {
@@ -271,7 +312,7 @@ sana_status sana_backend_cuda_new(int index, sana_backend **out, sana_error *err
 // sources as the core that loads it; the loader passes what it was built with and the module
 // refuses to run when anything differs (SANA_STATUS_UNSUPPORTED). Bump SANA_BACKEND_ABI when
 // the meaning of a slot changes; the sizes catch added slots and fields.
-#define SANA_BACKEND_ABI 1
+#define SANA_BACKEND_ABI 2
 #define SANA_CUDA_MODULE_FILE "libsana-cuda.so"
 #define SANA_CUDA_MODULE_ENTRY "sana_cuda_backend_new"
 

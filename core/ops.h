@@ -277,4 +277,12 @@ static inline void sana_op_copy2d(sana_backend *be, sana_tensor *dst, int dy, in
     be->i->ops.copy2d(be, dst, dy, dx, src, sy, sx, h, w);
 }
 
+static inline void sana_op_to_rgb8(sana_backend *be, sana_tensor *y, const sana_tensor *x) {
+    if (sana_op_skip(be)) return;
+    SANA_ASSERT(sana_op_is_image(x) && x->shape[1] == 3 && y->dtype == SANA_DTYPE_U8 && y->ndim == 4);
+    SANA_ASSERT(y->shape[0] == x->shape[0] && y->shape[1] == x->shape[2] && y->shape[2] == x->shape[3] &&
+                y->shape[3] == 3);
+    be->i->ops.to_rgb8(be, y, x);
+}
+
 #endif // SANA_OPS_H

@@ -11,7 +11,7 @@ static const struct {
 } dtype_info[SANA_DTYPE_COUNT] = {
     [SANA_DTYPE_F32] = {"F32", 4}, [SANA_DTYPE_F16] = {"F16", 2},
     [SANA_DTYPE_BF16] = {"BF16", 2}, [SANA_DTYPE_I32] = {"I32", 4},
-    [SANA_DTYPE_I64] = {"I64", 8},
+    [SANA_DTYPE_I64] = {"I64", 8}, [SANA_DTYPE_U8] = {"U8", 1},
 };
 
 size_t sana_dtype_size(sana_dtype dtype) {

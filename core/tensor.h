@@ -24,6 +24,7 @@ typedef enum sana_dtype {
     SANA_DTYPE_BF16,
     SANA_DTYPE_I32,
     SANA_DTYPE_I64,
+    SANA_DTYPE_U8, // 8-bit image pixels (to_rgb8)
     SANA_DTYPE_COUNT,
 } sana_dtype;
 

@@ -71,7 +71,31 @@ typedef struct cuda_ctx {
     int n_plans, next_plan;
     int smem_optin; // the most dynamic shared memory a block may ask for
     void (*log)(sana_log_level level, const char *fmt, ...);
+    // Memory accounting (the memory slot): every cudaMalloc of this backend by address, and the
+    // bytes held now and at most.
+    struct cuda_alloc_rec *allocs;
+    int n_allocs, cap_allocs;
+    size_t held, peak;
+    // Timer markers (timer_mark): events made on first use.
+    cudaEvent_t events[SANA_TIMER_SLOTS];
+    bool marked[SANA_TIMER_SLOTS];
+    // Graph capture (capture_begin ... capture_end; graph_launch). mem_epoch counts the
+    // replacements of memory a recording may refer to (the scratch buffer): a recording made
+    // under another epoch is stale.
+    bool graphs_off; // SANA_CUDA_GRAPHS=0
+    bool capturing;
+    bool capture_broken; // something during this capture needed what a recording cannot hold
+    uint64_t mem_epoch;
+    // Page-locked bounce buffer for downloads (a copy into pageable memory is staged by the
+    // driver at a fraction of the bus speed).
+    void *pinned;
+    size_t pinned_bytes;
 } cuda_ctx;
+
+typedef struct cuda_alloc_rec {
+    void *p;
+    size_t n;
+} cuda_alloc_rec;
 
 static inline cuda_ctx *sana_cuda_ctx(sana_backend *be) { return (cuda_ctx *)be->ctx; }
 
@@ -94,7 +118,9 @@ static inline bool sana_cuda_launched(sana_backend *be, const char *what) {
 bool sana_cuda_enter(sana_backend *be);
 
 // The device scratch, at least `bytes` long (grown when needed; the stream is drained first).
-// NULL with a sticky error when out of memory.
+// NULL with a sticky error when out of memory. While a graph is being captured it cannot grow:
+// NULL without an error, and the capture is marked broken (capture_end then gives no graph and
+// the caller runs the ops eagerly, which grows it).
 void *sana_cuda_scratch(sana_backend *be, size_t bytes);
 
 // Records an out-of-memory error naming the request and what the device has free.
@@ -152,6 +178,7 @@ void sana_cuda_linear_attention_packed(sana_backend *be, sana_tensor *o, const s
 void sana_cuda_blend(sana_backend *be, sana_tensor *b, const sana_tensor *a, int axis, int extent);
 void sana_cuda_copy2d(sana_backend *be, sana_tensor *dst, int dy, int dx, const sana_tensor *src, int sy, int sx,
                       int h, int w);
+void sana_cuda_to_rgb8(sana_backend *be, sana_tensor *y, const sana_tensor *x);
 
 // ------------------------------------------------------------------------------------------------
 // Device helpers shared by the kernel files

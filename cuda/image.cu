@@ -282,3 +282,26 @@ void sana_cuda_copy2d(sana_backend *be, sana_tensor *dst, int dy, int dx, const 
         src->shape[3], sy, sx, h, w, n);
     sana_cuda_launched(be, "copy2d");
 }
+
+// ------------------------------------------------------------------------------------------------
+// 8-bit conversion
+
+// One thread per output byte (b, i, j, c) of y (B, H, W, 3) from x (B, 3, H, W): the
+// reference's v = x / 2 + 0.5, clamp to [0, 1] (NaN -> 0), rint(v * 255) (half to even, as
+// nearbyintf in the default rounding mode). Writes are coalesced; reads stride by the plane.
+static __global__ void to_rgb8_kernel(uint8_t *y, const float *x, int64_t S, int64_t n) {
+    GRID_STRIDE(e, n) {
+        const int64_t c = e % 3, s = (e / 3) % S, b = e / (3 * S);
+        float v = x[(b * 3 + c) * S + s] / 2.0f + 0.5f;
+        v = !(v >= 0.0f) ? 0.0f : v > 1.0f ? 1.0f : v;
+        y[e] = (uint8_t)rintf(v * 255.0f);
+    }
+}
+
+void sana_cuda_to_rgb8(sana_backend *be, sana_tensor *y, const sana_tensor *x) {
+    const int64_t S = x->shape[2] * x->shape[3], n = x->shape[0] * 3 * S;
+    if (n == 0 || !sana_cuda_enter(be)) return;
+    to_rgb8_kernel<<<sana_cuda_blocks(n), CUDA_THREADS, 0, sana_cuda_ctx(be)->stream>>>((uint8_t *)y->data,
+                                                                                       (const float *)x->data, S, n);
+    sana_cuda_launched(be, "to_rgb8");
+}

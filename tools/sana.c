@@ -142,13 +142,18 @@ static void usage_generate(FILE *f) {
             "  --device D          auto, cpu, cuda or cuda:N (default auto)\n"
             "  --threads N         CPU threads (default: all cores)\n"
             "  --output FILE       PNG to write (default out.png)\n"
-            "  --quiet             no progress\n");
+            "  --quiet             no progress\n"
+            "sana bench takes the same options and:\n"
+            "  --runs N            timed runs after a first one (default 5)\n"
+            "  --vary WHAT         none (default), seed (the prompt's encoding is reused) or prompt\n"
+            "                      (a new prompt every run)\n"
+            "  --json FILE         every run's timings, memory and profile as JSON\n");
 }
 
 enum { OPT_PROMPT = 256, OPT_MODEL, OPT_STEPS, OPT_SEED, OPT_WIDTH, OPT_HEIGHT, OPT_GUIDANCE, OPT_MAXT,
        OPT_INTER, OPT_NOBIN, OPT_NOCHI, OPT_DEVICE, OPT_THREADS, OPT_OUTPUT, OPT_QUIET, OPT_RUNS, OPT_HELP,
        OPT_NEGATIVE, OPT_CONTROL, OPT_CONTROL_MODE, OPT_CONTROL_SCALE, OPT_CONTROLNET, OPT_WIRING,
-       OPT_SAVE_CONTROL };
+       OPT_SAVE_CONTROL, OPT_VARY, OPT_JSON };
 
 static const struct option gen_opts[] = {
     {"prompt", required_argument, 0, OPT_PROMPT},   {"model", required_argument, 0, OPT_MODEL},
@@ -165,6 +170,8 @@ static const struct option gen_opts[] = {
     {"controlnet", required_argument, 0, OPT_CONTROLNET},
     {"controlnet-wiring", required_argument, 0, OPT_WIRING},
     {"save-control", required_argument, 0, OPT_SAVE_CONTROL},
+    {"vary", required_argument, 0, OPT_VARY},
+    {"json", required_argument, 0, OPT_JSON},
     {0, 0, 0, 0},
 };
 
@@ -177,7 +184,11 @@ typedef struct gen_args {
     const char *control, *save_control; // --control FILE, --save-control FILE
     sana_control_mode control_mode;
     sana_image control_image;           // read from `control`, then as the model sees it
+    int vary;                           // bench: VARY_NONE, VARY_SEED or VARY_PROMPT
+    const char *json;                   // bench: write every run here as JSON
 } gen_args;
+
+enum { VARY_NONE = 0, VARY_SEED, VARY_PROMPT };
 
 static uint64_t random_seed(void) {
     uint64_t s = 0;
@@ -265,6 +276,21 @@ static int parse_gen(int argc, char **argv, gen_args *a, bool bench) {
             }
             break;
         case OPT_SAVE_CONTROL: a->save_control = optarg; break;
+        case OPT_VARY:
+        case OPT_JSON:
+            if (!bench) {
+                fprintf(stderr, "sana: --%s is an option of 'sana bench'\n", c == OPT_VARY ? "vary" : "json");
+                return 2;
+            }
+            if (c == OPT_JSON) {
+                a->json = optarg;
+            } else if (strcmp(optarg, "none") == 0 || strcmp(optarg, "seed") == 0 || strcmp(optarg, "prompt") == 0) {
+                a->vary = optarg[0] == 'n' ? VARY_NONE : optarg[0] == 's' ? VARY_SEED : VARY_PROMPT;
+            } else {
+                fprintf(stderr, "sana: --vary '%s': expected none, seed or prompt\n", optarg);
+                return 2;
+            }
+            break;
         case OPT_HELP: usage_generate(stdout); exit(0);
         default: usage_generate(stderr); return 2;
         }
@@ -423,6 +449,14 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n ? (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2])) : 0.0;
+}
+
+// Per run: total, wall per stage, device per stage, device per step (up to 4 shown).
+#define BENCH_COLS (1 + 2 * 3 + 4)
+
 static int cmd_bench(int argc, char **argv) {
     gen_args a = {0};
     int rc = parse_gen(argc, argv, &a, true);
@@ -443,43 +477,102 @@ static int cmd_bench(int argc, char **argv) {
         sana_pipeline_free(p);
         return rc;
     }
+    FILE *json = NULL;
+    if (a.json && !(json = fopen(a.json, "w"))) {
+        fprintf(stderr, "sana: --json %s: %s\n", a.json, strerror(errno));
+        sana_image_free(&a.control_image);
+        sana_pipeline_free(p);
+        return 1;
+    }
     double load[SANA_STAGE_COUNT];
     sana_pipeline_timings(p, load);
+    static const char *vary_name[] = {"none", "seed", "prompt"};
     printf("model %s on %s: loaded in %.0f ms\n", sana_pipeline_model_dir(p), sana_pipeline_device(p),
            load[SANA_STAGE_LOAD]);
-    printf("%dx%d, %d steps, a first run then %d more (ms):\n", a.g.width, a.g.height, a.g.steps, a.runs);
-    double *t = calloc((size_t)a.runs * (SANA_STAGE_COUNT + 1), sizeof *t), first[SANA_STAGE_COUNT + 1];
+    printf("%dx%d, %d steps, a first run then %d more, varying %s (ms):\n", a.g.width, a.g.height, a.g.steps, a.runs,
+           a.vary == VARY_PROMPT ? "the prompt" : a.vary == VARY_SEED ? "the seed" : "nothing");
+    if (json)
+        fprintf(json, "{\"model\": \"%s\", \"device\": \"%s\", \"load_ms\": %.3f, \"width\": %d, \"height\": %d, "
+                "\"steps\": %d, \"vary\": \"%s\", \"runs\": [\n", sana_pipeline_model_dir(p), sana_pipeline_device(p),
+                load[SANA_STAGE_LOAD], a.g.width, a.g.height, a.g.steps, vary_name[a.vary]);
+    double *t = calloc((size_t)a.runs * BENCH_COLS, sizeof *t), first[BENCH_COLS] = {0};
+    const char *prompt0 = a.g.prompt;
+    const uint64_t seed0 = a.g.seed;
+    char prompt[4096];
+    int done = 0;
+    sana_profile last = {0};
     for (int r = -1; r < a.runs && !interrupted; r++) {
+        // The first run uses the prompt as given; each later one a new prompt (--vary prompt: the
+        // instruction's cache holds, the prompt is encoded again) or a new seed (--vary seed: the
+        // prompt cache holds).
+        if (a.vary == VARY_PROMPT && r >= 0) {
+            snprintf(prompt, sizeof prompt, "%s, variation %d", prompt0, r + 1);
+            a.g.prompt = prompt;
+        }
+        if (a.vary == VARY_SEED) a.g.seed = seed0 + (uint64_t)(r + 1);
         sana_image img;
         double t0 = now_ms();
         if (sana_generate(p, &a.g, &img, &err)) {
             fprintf(stderr, "sana: %s\n", err.message);
             free(t);
+            if (json) fclose(json);
             sana_image_free(&a.control_image);
             sana_pipeline_free(p);
             return 1;
         }
         double total = now_ms() - t0;
         sana_image_free(&img);
-        double ms[SANA_STAGE_COUNT];
-        sana_pipeline_timings(p, ms);
+        sana_profile pr;
+        sana_pipeline_profile(p, &pr);
+        last = pr;
+        double row[BENCH_COLS];
+        row[0] = total;
+        for (int s = 0; s < 3; s++) {
+            row[1 + s] = pr.wall_ms[SANA_STAGE_ENCODE + s];
+            row[4 + s] = pr.device_ms[SANA_STAGE_ENCODE + s];
+        }
+        for (int s = 0; s < 4; s++) row[7 + s] = s < pr.steps ? pr.step_ms[s] : -1.0;
+        if (json) {
+            fprintf(json, "  %s{\"run\": %d, \"total_ms\": %.4f, \"prompt_cached\": %s, \"graph_launches\": %d, "
+                    "\"wall_ms\": [%.4f, %.4f, %.4f], \"device_ms\": [%.4f, %.4f, %.4f], \"step_ms\": [",
+                    r < 0 ? "" : ",", r, total, pr.prompt_cached ? "true" : "false", pr.graph_launches, row[1], row[2],
+                    row[3], row[4], row[5], row[6]);
+            for (int s = 0; s < pr.steps; s++) fprintf(json, "%s%.4f", s ? ", " : "", pr.step_ms[s]);
+            fprintf(json, "], \"mem_peak\": %zu, \"device_used\": %zu}\n", pr.mem_peak, pr.device_used);
+        }
         if (r < 0) { // the first run: a new prompt (no instruction cache yet), cold caches
-            memcpy(first, ms, sizeof ms);
-            first[SANA_STAGE_COUNT] = total;
+            memcpy(first, row, sizeof row);
             continue;
         }
-        for (int s = 0; s < SANA_STAGE_COUNT; s++) t[s * a.runs + r] = ms[s];
-        t[SANA_STAGE_COUNT * a.runs + r] = total;
+        for (int c = 0; c < BENCH_COLS; c++) t[c * a.runs + r] = row[c];
+        done++;
     }
-    printf("  %-16s %10s %10s\n", "stage", "first", "median");
-    for (int s = SANA_STAGE_ENCODE; s <= SANA_STAGE_COUNT; s++) {
-        qsort(t + s * a.runs, (size_t)a.runs, sizeof *t, cmp_double);
-        printf("  %-16s %10.1f %10.1f\n", s == SANA_STAGE_COUNT ? "total" : sana_stage_name((sana_stage)s), first[s],
-               t[s * a.runs + a.runs / 2]);
+    static const char *names[BENCH_COLS] = {"total",         "encode (wall)",   "denoise (wall)", "decode (wall)",
+                                            "encode (dev)",  "denoise (dev)",   "decode (dev)",   "step 1 (dev)",
+                                            "step 2 (dev)",  "step 3 (dev)",    "step 4 (dev)"};
+    printf("  %-16s %10s %10s %10s\n", "", "first", "median", "min");
+    for (int c = 0; c < BENCH_COLS && done > 0; c++) {
+        if (c >= 7 && c - 7 >= last.steps) break;
+        double *col = t + c * a.runs;
+        if (col[0] < 0) continue; // not measured here
+        const double med = median(col, done);
+        printf("  %-16s %10.2f %10.2f %10.2f\n", names[c], first[c], med, col[0]);
     }
+    printf("  prompt reused %s, graph launches %d (last run)\n", last.prompt_cached ? "yes" : "no",
+           last.graph_launches);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("  peak RSS %.0f MB\n", ru.ru_maxrss / 1024.0);
+    printf("  peak RSS %.0f MB; backend memory %.0f MB now, peak %.0f MB", ru.ru_maxrss / 1024.0,
+           last.mem_held / 1048576.0, last.mem_peak / 1048576.0);
+    if (last.device_total)
+        printf("; device %.0f of %.0f MB used", last.device_used / 1048576.0, last.device_total / 1048576.0);
+    printf("\n");
+    if (json) {
+        fprintf(json, "], \"peak_rss\": %ld, \"mem_held\": %zu, \"mem_peak\": %zu, \"device_used\": %zu, "
+                "\"device_total\": %zu}\n", ru.ru_maxrss * 1024L, last.mem_held, last.mem_peak, last.device_used,
+                last.device_total);
+        fclose(json);
+    }
     free(t);
     sana_image_free(&a.control_image);
     sana_pipeline_free(p);

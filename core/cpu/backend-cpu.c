@@ -12,6 +12,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpu.h"
 
@@ -21,14 +22,23 @@
 typedef struct cpu_ctx {
     float *scratch; // widened weights and attention logits
     size_t scratch_floats;
+    size_t held, peak;                   // bytes of alloc and scratch (memory slot)
+    double marks[SANA_TIMER_SLOTS];      // host clock of each timer marker, ms; < 0: none
 } cpu_ctx;
+
+static void cpu_count(cpu_ctx *c, size_t add, size_t sub) {
+    c->held = c->held + add - sub;
+    if (c->held > c->peak) c->peak = c->held;
+}
 
 float *sana_cpu_scratch(sana_backend *be, size_t floats) {
     cpu_ctx *c = be->ctx;
     if (c->scratch_floats >= floats) return c->scratch;
     free(c->scratch);
+    cpu_count(c, 0, c->scratch_floats * sizeof(float));
     c->scratch = malloc(floats * sizeof(float));
     c->scratch_floats = c->scratch ? floats : 0;
+    cpu_count(c, c->scratch_floats * sizeof(float), 0);
     if (!c->scratch)
         sana_backend_fail(be, SANA_STATUS_NO_MEMORY, "out of memory for %zu MB of scratch",
                           floats * sizeof(float) >> 20);
@@ -395,16 +405,50 @@ static void cpu_timestep_embedding(sana_backend *be, sana_tensor *y, const sana_
 // ------------------------------------------------------------------------------------------------
 // Memory
 
+// Each block carries its size in the 256 bytes before it (for the memory slot).
 static void *cpu_alloc(sana_backend *be, size_t bytes) {
-    size_t n = (bytes + 255) & ~(size_t)255;
-    void *p = aligned_alloc(256, n ? n : 256);
-    if (!p) sana_backend_fail(be, SANA_STATUS_NO_MEMORY, "out of memory allocating %zu MB", bytes >> 20);
-    return p;
+    size_t n = ((bytes + 255) & ~(size_t)255) + 256;
+    char *p = aligned_alloc(256, n);
+    if (!p) {
+        sana_backend_fail(be, SANA_STATUS_NO_MEMORY, "out of memory allocating %zu MB", bytes >> 20);
+        return NULL;
+    }
+    memcpy(p, &n, sizeof n);
+    cpu_count(be->ctx, n, 0);
+    return p + 256;
 }
 
 static void cpu_dealloc(sana_backend *be, void *ptr) {
-    (void)be;
-    free(ptr);
+    if (!ptr) return;
+    char *p = (char *)ptr - 256;
+    size_t n;
+    memcpy(&n, p, sizeof n);
+    cpu_count(be->ctx, 0, n);
+    free(p);
+}
+
+static void cpu_timer_mark(sana_backend *be, int slot) {
+    cpu_ctx *c = be->ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (slot >= 0 && slot < SANA_TIMER_SLOTS) c->marks[slot] = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double cpu_timer_ms(sana_backend *be, int a, int b) {
+    cpu_ctx *c = be->ctx;
+    if (a < 0 || b < 0 || a >= SANA_TIMER_SLOTS || b >= SANA_TIMER_SLOTS || c->marks[a] < 0 || c->marks[b] < 0)
+        return -1.0;
+    return c->marks[b] - c->marks[a];
+}
+
+static void cpu_memory(sana_backend *be, sana_backend_memory *m) {
+    cpu_ctx *c = be->ctx;
+    *m = (sana_backend_memory){.held = c->held, .peak = c->peak};
+}
+
+static void cpu_reset_peak(sana_backend *be) {
+    cpu_ctx *c = be->ctx;
+    c->peak = c->held;
 }
 
 static void cpu_upload(sana_backend *be, sana_tensor *dst, const void *host) {
@@ -449,6 +493,10 @@ static const sana_backend_i cpu_i = {
     .copy = cpu_copy,
     .weight = cpu_weight,
     .sync = cpu_sync,
+    .timer_mark = cpu_timer_mark,
+    .timer_ms = cpu_timer_ms,
+    .memory = cpu_memory,
+    .reset_peak = cpu_reset_peak,
     .ops =
         {
 #define CPU_SLOT(name) .name = cpu_##name,
@@ -470,6 +518,7 @@ sana_status sana_backend_cpu_new(int threads, sana_backend **out, sana_error *er
         omp_set_num_threads(threads);
         openblas_set_num_threads(threads);
     }
+    for (int i = 0; i < SANA_TIMER_SLOTS; i++) c->marks[i] = -1.0;
     be->i = &cpu_i;
     be->ctx = c;
     *out = be;

@@ -48,5 +48,6 @@ void cpu_linear_attention_packed(sana_backend *be, sana_tensor *o, const sana_te
 void cpu_blend(sana_backend *be, sana_tensor *b, const sana_tensor *a, int axis, int extent);
 void cpu_copy2d(sana_backend *be, sana_tensor *dst, int dy, int dx, const sana_tensor *src, int sy,
                 int sx, int h, int w);
+void cpu_to_rgb8(sana_backend *be, sana_tensor *y, const sana_tensor *x);
 
 #endif // SANA_CPU_H

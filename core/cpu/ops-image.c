@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../image.h"
 #include "cpu.h"
 
 int64_t sana_cpu_par_work = (int64_t)1 << 16;
@@ -194,4 +195,11 @@ void cpu_copy2d(sana_backend *be, sana_tensor *dst, int dy, int dx, const sana_t
         for (int64_t i = 0; i < h; i++)
             memcpy((float *)dst->data + (p * Hd + dy + i) * Wd + dx,
                    (const float *)src->data + (p * Hs + sy + i) * Ws + sx, (size_t)w * sizeof(float));
+}
+
+void cpu_to_rgb8(sana_backend *be, sana_tensor *y, const sana_tensor *x) {
+    (void)be;
+    const int64_t B = x->shape[0], H = x->shape[2], W = x->shape[3];
+    for (int64_t b = 0; b < B; b++)
+        sana_image_to_rgb8((uint8_t *)y->data + b * H * W * 3, (const float *)x->data + b * 3 * H * W, (int)H, (int)W);
 }

@@ -271,6 +271,26 @@ sana_status sana_control_preprocess(sana_image *img, sana_control_mode mode, san
 // sana_pipeline_new), for benchmarks.
 void sana_pipeline_timings(const sana_pipeline *p, double ms[SANA_STAGE_COUNT]);
 
+// The last sana_generate in detail, for benchmarks. Wall-clock stage times are those of
+// sana_pipeline_timings (each stage ends by waiting for the device); device times come from the
+// backend's timing markers (CUDA events: the device's own timeline, idle gaps included; on the
+// CPU the host clock), -1 where unknown.
+#define SANA_PROFILE_STEPS 16
+typedef struct sana_profile {
+    double total_ms;                    // the whole sana_generate call, wall clock
+    double wall_ms[SANA_STAGE_COUNT];   // per stage, wall clock ([SANA_STAGE_LOAD]: loading)
+    double device_ms[SANA_STAGE_COUNT]; // per stage, device time ([SANA_STAGE_LOAD]: -1)
+    int steps;                          // transformer passes timed (at most SANA_PROFILE_STEPS)
+    double step_ms[SANA_PROFILE_STEPS]; // device time of each pass (model forward only)
+    bool prompt_cached;                 // the prompt's encoding was reused (same prompt as before)
+    int graph_launches;                 // transformer passes and decodes run as recorded graphs
+    // Memory the backend holds (weights, activations, scratch, workspaces), now and at most since
+    // the pipeline was created, and the device's used and total memory (0: unknown; used counts
+    // the driver context and other processes too).
+    size_t mem_held, mem_peak, device_used, device_total;
+} sana_profile;
+void sana_pipeline_profile(const sana_pipeline *p, sana_profile *out);
+
 #ifdef __cplusplus
 }
 #endif

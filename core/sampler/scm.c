@@ -55,7 +55,10 @@ sana_status sana_scm_sample(sana_backend *be, sana_arena *arena, const sana_scm_
         sana_op_axpby(be, &v, sd / a, &v, 0.0f, NULL);
         // SCMScheduler.step: x0 = cos(s) x - sin(s) F; x = cos(t) x0 + sin(t) sd z
         sana_op_axpby(be, &x0, cosf(s), x, -sinf(s), &v);
-        model->noise(model->user, &x_in, i); // x_in is dead: reuse it for z
+        // x_in is dead: reuse it for z. At t = 0 (the last step) z is multiplied by sin(0) = 0:
+        // upstream still draws it, but nothing reads the generator afterwards, so the draw and its
+        // upload are skipped (x_in holds finite values, so the product is the same zero).
+        if (t != 0.0f) model->noise(model->user, &x_in, i);
         sana_op_axpby(be, x, cosf(t), &x0, sinf(t) * sd, &x_in);
         if (model->step_done && !model->step_done(model->user, i, x, &x0)) {
             status = sana_errorf(err, SANA_STATUS_CANCELLED, "cancelled after step %d of %d", i + 1, steps);

@@ -37,8 +37,9 @@ float sana_scm_flow_time(float s);
 typedef struct sana_scm_model {
     // v (B, C, h, w) = the model's flow velocity at x_in for flow time tau.
     void (*velocity)(void *user, sana_tensor *v, const sana_tensor *x_in, float tau);
-    // z (B, C, h, w) = standard normal noise for step i (0-based). Called once per step,
-    // including the last (whose noise is multiplied by sin 0 = 0), as the reference draws it.
+    // z (B, C, h, w) = standard normal noise for step i (0-based). Called once per step whose
+    // next time is not 0; the reference also draws one for the last step (t = 0), where it is
+    // multiplied by sin 0 = 0 and the generator is not read again, so that draw is skipped.
     void (*noise)(void *user, sana_tensor *z, int step);
     // After step i: the new latent x and the denoised x0. Return false to cancel. May be NULL.
     bool (*step_done)(void *user, int step, const sana_tensor *x, const sana_tensor *x0);

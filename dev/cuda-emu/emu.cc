@@ -2,9 +2,14 @@
 // coroutines for the threads of a block, malloc for device memory, naive loops for the GEMMs.
 #include "emu.h"
 
-#include <ucontext.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
 
 dim3 threadIdx, blockIdx;
 dim3 blockDim, gridDim;
@@ -120,14 +125,15 @@ cudaError_t emu_func_set_attribute(const void *f, cudaFuncAttribute a, int v) {
     return cudaSuccess;
 }
 
-void emu_launch(dim3 grid, dim3 block, size_t smem, const void *kernel, emu_body body, void *closure) {
+// The launch limits; false (and the launch error) when the configuration is refused.
+static bool launch_ok(dim3 grid, dim3 block, size_t smem, const void *kernel) {
     const unsigned nt = block.x * block.y * block.z;
     if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 || nt == 0 || nt > 1024 ||
         nt % 32 != 0) { // our kernels all use whole warps
         fprintf(stderr, "emu: bad launch grid (%u,%u,%u) block (%u,%u,%u)\n", grid.x, grid.y, grid.z, block.x,
                 block.y, block.z);
         last_error = cudaErrorInvalidConfiguration;
-        return;
+        return false;
     }
     int allowed = 48 * 1024;
     for (int i = 0; i < n_attrs; i++)
@@ -135,8 +141,14 @@ void emu_launch(dim3 grid, dim3 block, size_t smem, const void *kernel, emu_body
     if (smem > (size_t)allowed) {
         fprintf(stderr, "emu: %zu bytes of dynamic shared memory without the attribute allowing it\n", smem);
         last_error = cudaErrorInvalidValue;
-        return;
+        return false;
     }
+    return true;
+}
+
+void emu_launch(dim3 grid, dim3 block, size_t smem, const void *kernel, emu_body body, void *closure) {
+    const unsigned nt = block.x * block.y * block.z;
+    if (!launch_ok(grid, block, smem, kernel)) return;
     gridDim = grid;
     blockDim = block;
     // Garbage, not zeros: a kernel must not rely on shared memory starting cleared.
@@ -166,6 +178,70 @@ void emu_launch(dim3 grid, dim3 block, size_t smem, const void *kernel, emu_body
 }
 
 // ------------------------------------------------------------------------------------------------
+// Stream capture and graphs: a recording is a list of actions run in order by cudaGraphLaunch.
+
+struct emu_graph {
+    std::vector<std::function<void()>> actions;
+};
+static emu_graph *capture;       // the recording in progress, or NULL
+static bool capture_invalidated; // something illegal happened during it
+
+bool emu_capturing(void) { return capture != NULL; }
+
+void emu_record_launch(dim3 grid, dim3 block, size_t smem, const void *kernel, emu_body body, void *closure,
+                       emu_deleter del) {
+    if (!launch_ok(grid, block, smem, kernel)) {
+        del(closure);
+        return;
+    }
+    std::shared_ptr<void> owned(closure, del);
+    capture->actions.push_back([=]() { emu_launch(grid, block, smem, kernel, body, owned.get()); });
+}
+
+static void record(std::function<void()> f) { capture->actions.push_back(std::move(f)); }
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode) {
+    (void)s, (void)mode;
+    if (capture) return cudaErrorInvalidValue;
+    capture = new emu_graph;
+    capture_invalidated = false;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g) {
+    (void)s;
+    *g = NULL;
+    if (!capture) return cudaErrorInvalidValue;
+    emu_graph *rec = capture;
+    capture = NULL;
+    if (capture_invalidated) {
+        delete rec;
+        return cudaErrorStreamCaptureInvalidated;
+    }
+    *g = rec;
+    return cudaSuccess;
+}
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t g, unsigned long long flags) {
+    (void)flags;
+    if (!g) return cudaErrorInvalidValue;
+    *exec = new emu_graph(*g);
+    return cudaSuccess;
+}
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s) {
+    (void)s;
+    if (!exec || capture) return cudaErrorInvalidValue;
+    for (auto &a : exec->actions) a();
+    return cudaSuccess;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t g) {
+    delete g;
+    return cudaSuccess;
+}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+    delete exec;
+    return cudaSuccess;
+}
+
+// ------------------------------------------------------------------------------------------------
 // Runtime
 
 float __half2float(__half h) {
@@ -192,6 +268,8 @@ const char *cudaGetErrorName(cudaError_t e) {
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
     case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
     case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
     }
     return "cudaErrorUnknown";
 }
@@ -238,8 +316,52 @@ cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total_b) {
     return cudaSuccess;
 }
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind k, cudaStream_t s) {
-    (void)k, (void)s;
+    (void)s;
+    if (capture) {
+        if (k != cudaMemcpyDeviceToDevice) {
+            capture_invalidated = true;
+            return cudaErrorStreamCaptureUnsupported;
+        }
+        record([=]() { memmove(dst, src, n); });
+        return cudaSuccess;
+    }
     memmove(dst, src, n);
+    return cudaSuccess;
+}
+cudaError_t cudaMallocHost(void **p, size_t n) {
+    *p = malloc(n ? n : 1);
+    return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+cudaError_t cudaFreeHost(void *p) {
+    free(p);
+    return cudaSuccess;
+}
+
+// Events: the host clock when recorded (the emulation runs every op as it is enqueued).
+struct emu_event {
+    double ms;
+    bool recorded;
+};
+cudaError_t cudaEventCreate(cudaEvent_t *e) {
+    *e = (emu_event *)calloc(1, sizeof(emu_event));
+    return *e ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+    free(e);
+    return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
+    (void)s;
+    if (!e || capture) return cudaErrorInvalidValue;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    e->ms = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    e->recorded = true;
+    return cudaSuccess;
+}
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b) {
+    if (!a || !b || !a->recorded || !b->recorded) return cudaErrorInvalidValue;
+    *ms = (float)(b->ms - a->ms);
     return cudaSuccess;
 }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags) {
@@ -253,6 +375,10 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
     (void)s;
+    if (capture) {
+        capture_invalidated = true;
+        return cudaErrorStreamCaptureUnsupported;
+    }
     return cudaSuccess;
 }
 
@@ -317,13 +443,17 @@ static double elem(const void *p, cudaDataType_t t, int64_t i) {
 
 // The core of both APIs. Matrices are column-major: X(r, c) = X[c * ld + r]. op(A) is m x k,
 // op(B) k x n, C and D m x n.
+static bool gemm_ok(cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n, int64_t k, int64_t lda,
+                    int64_t ldb, int64_t ldc, int64_t ldd) {
+    return !(m < 0 || n < 0 || k < 0 || lda < (ta == CUBLAS_OP_N ? m : k) || ldb < (tb == CUBLAS_OP_N ? k : n) ||
+             ldc < m || ldd < m || lda < 1 || ldb < 1 || ldd < 1);
+}
+
 static cublasStatus_t gemm(cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n, int64_t k, float alpha,
                            const void *A, cudaDataType_t at, int64_t lda, const void *B, cudaDataType_t bt,
                            int64_t ldb, float beta, const float *C, int64_t ldc, float *D, int64_t ldd,
                            const float *bias) {
-    if (m < 0 || n < 0 || k < 0 || lda < (ta == CUBLAS_OP_N ? m : k) || ldb < (tb == CUBLAS_OP_N ? k : n) ||
-        ldc < m || ldd < m || lda < 1 || ldb < 1 || ldd < 1)
-        return CUBLAS_STATUS_INVALID_VALUE;
+    if (!gemm_ok(ta, tb, m, n, k, lda, ldb, ldc, ldd)) return CUBLAS_STATUS_INVALID_VALUE;
     for (int64_t j = 0; j < n; j++)
         for (int64_t i = 0; i < m; i++) {
             double s = 0;
@@ -345,8 +475,13 @@ cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperat
                             cublasComputeType_t compute, cublasGemmAlgo_t algo) {
     (void)h, (void)algo;
     if (ct != CUDA_R_32F || compute != CUBLAS_COMPUTE_32F) return CUBLAS_STATUS_NOT_SUPPORTED;
-    return gemm(ta, tb, m, n, k, *(const float *)alpha, A, at, lda, B, bt, ldb, *(const float *)beta, (float *)C, ldc,
-                (float *)C, ldc, NULL);
+    const float al = *(const float *)alpha, be = *(const float *)beta;
+    if (capture) {
+        if (!gemm_ok(ta, tb, m, n, k, lda, ldb, ldc, ldc)) return CUBLAS_STATUS_INVALID_VALUE;
+        record([=]() { gemm(ta, tb, m, n, k, al, A, at, lda, B, bt, ldb, be, (float *)C, ldc, (float *)C, ldc, NULL); });
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    return gemm(ta, tb, m, n, k, al, A, at, lda, B, bt, ldb, be, (float *)C, ldc, (float *)C, ldc, NULL);
 }
 
 static size_t type_size(cudaDataType_t t) { return t == CUDA_R_32F ? 4 : 2; }
@@ -362,6 +497,15 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta
     if (ct != CUDA_R_32F || compute != CUBLAS_COMPUTE_32F) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (batch < 0 || sa < 0 || sb < 0 || sc < 0) return CUBLAS_STATUS_INVALID_VALUE;
     if (batch > 1 && m > 0 && n > 0 && sc < (long long)(n - 1) * ldc + m) return CUBLAS_STATUS_INVALID_VALUE;
+    if (capture) {
+        if (!gemm_ok(ta, tb, m, n, k, lda, ldb, ldc, ldc)) return CUBLAS_STATUS_INVALID_VALUE;
+        const float al = *(const float *)alpha, be = *(const float *)beta;
+        record([=]() {
+            cublasGemmStridedBatchedEx(NULL, ta, tb, m, n, k, &al, A, at, lda, sa, B, bt, ldb, sb, &be, C, ct, ldc, sc,
+                                       batch, compute, CUBLAS_GEMM_DEFAULT);
+        });
+        return CUBLAS_STATUS_SUCCESS;
+    }
     for (int i = 0; i < batch; i++) {
         cublasStatus_t s = gemm(ta, tb, m, n, k, *(const float *)alpha, (const char *)A + i * sa * type_size(at), at,
                                 lda, (const char *)B + i * sb * type_size(bt), bt, ldb, *(const float *)beta,
@@ -474,6 +618,19 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t d, const 
     if (d->epilogue == CUBLASLT_EPILOGUE_BIAS) {
         if (!d->bias || (d->bias_type != -1 && d->bias_type != CUDA_R_32F)) return CUBLAS_STATUS_INVALID_VALUE;
         bias = (const float *)d->bias; // length m: the rows of D
+    }
+    if (capture) { // the descriptors' values are part of the recording
+        if (!gemm_ok(d->ta, d->tb, (int64_t)m, (int64_t)n, (int64_t)k, al->ld, bl->ld, cl->ld, dl->ld))
+            return CUBLAS_STATUS_INVALID_VALUE;
+        const emu_desc dv = *d;
+        const emu_layout av = *al, bv = *bl, cv = *cl, dlv = *dl;
+        const float alv = *(const float *)alpha, bev = *(const float *)beta;
+        record([=]() {
+            emu_desc d2 = dv;
+            emu_layout a2 = av, b2 = bv, c2 = cv, dl2 = dlv;
+            cublasLtMatmul(NULL, &d2, &alv, A, &a2, B, &b2, &bev, C, &c2, D, &dl2, NULL, NULL, 0, NULL);
+        });
+        return CUBLAS_STATUS_SUCCESS;
     }
     return gemm(d->ta, d->tb, (int64_t)m, (int64_t)n, (int64_t)k, *(const float *)alpha, A, al->type, al->ld, B,
                 bl->type, bl->ld, *(const float *)beta, (const float *)C, cl->ld, (float *)D, dl->ld, bias);

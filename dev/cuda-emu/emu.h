@@ -50,11 +50,28 @@ struct emu_cfg {
     emu_cfg(dim3 g_, dim3 b_, size_t smem_ = 0, void *stream = 0) : g(g_), b(b_), smem(smem_) { (void)stream; }
 };
 template <typename F> static void emu_call(void *f) { (*(F *)f)(); }
+template <typename F> static void emu_delete(void *f) { delete (F *)f; }
+typedef void (*emu_deleter)(void *closure);
+// While a stream is being captured (cudaStreamBeginCapture), launches are checked and recorded
+// (the closure copied) instead of run; cudaGraphLaunch runs the recording.
+bool emu_capturing(void);
+void emu_record_launch(dim3 grid, dim3 block, size_t smem, const void *kernel, emu_body body, void *closure,
+                       emu_deleter del);
 template <typename F> static void emu_launch_lambda(emu_cfg c, const void *kernel, F f) {
-    emu_launch(c.g, c.b, c.smem, kernel, emu_call<F>, &f);
+    if (emu_capturing())
+        emu_record_launch(c.g, c.b, c.smem, kernel, emu_call<F>, new F(f), emu_delete<F>);
+    else
+        emu_launch(c.g, c.b, c.smem, kernel, emu_call<F>, &f);
 }
-#define EMU_LAUNCH(cfg, kernel, ...)                                                            \
-    emu_launch_lambda(emu_cfg cfg, (const void *)kernel, [=]() { kernel(__VA_ARGS__); })
+// The arguments are evaluated at the launch, as CUDA does (a recorded launch must not read the
+// caller's variables when it is replayed).
+template <typename T> struct emu_id {
+    typedef T type;
+};
+template <typename... P> static auto emu_bind(void (*k)(P...), typename emu_id<P>::type... a) {
+    return [=]() { k(a...); };
+}
+#define EMU_LAUNCH(cfg, kernel, ...) emu_launch_lambda(emu_cfg cfg, (const void *)kernel, emu_bind(kernel, __VA_ARGS__))
 
 // ------------------------------------------------------------------------------------------------
 // bf16 and fp16
@@ -95,8 +112,18 @@ typedef enum cudaError {
     cudaErrorInvalidConfiguration = 9,
     cudaErrorInsufficientDriver = 35,
     cudaErrorNoDevice = 100,
+    cudaErrorStreamCaptureUnsupported = 900,
+    cudaErrorStreamCaptureInvalidated = 901,
 } cudaError_t;
 typedef struct emu_stream *cudaStream_t;
+typedef struct emu_event *cudaEvent_t;
+typedef struct emu_graph *cudaGraph_t;
+typedef struct emu_graph *cudaGraphExec_t;
+typedef enum cudaStreamCaptureMode {
+    cudaStreamCaptureModeGlobal = 0,
+    cudaStreamCaptureModeThreadLocal = 1,
+    cudaStreamCaptureModeRelaxed = 2,
+} cudaStreamCaptureMode;
 enum { cudaStreamNonBlocking = 1 };
 typedef enum cudaMemcpyKind {
     cudaMemcpyHostToDevice = 1,
@@ -126,6 +153,22 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags);
 cudaError_t cudaStreamDestroy(cudaStream_t s);
 cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaMallocHost(void **p, size_t n);
+cudaError_t cudaFreeHost(void *p);
+cudaError_t cudaEventCreate(cudaEvent_t *e);
+cudaError_t cudaEventDestroy(cudaEvent_t e);
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s);
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b);
+// Capture: launches, device-to-device copies and cuBLAS/cuBLASLt calls on the stream are
+// recorded; a copy to or from host memory, or a synchronisation of the stream, is refused
+// (cudaErrorStreamCaptureUnsupported) and invalidates the capture, as CUDA does for pageable
+// memory.
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t g, unsigned long long flags);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s);
+cudaError_t cudaGraphDestroy(cudaGraph_t g);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
 cudaError_t emu_func_set_attribute(const void *f, cudaFuncAttribute a, int v);
 template <typename F> static cudaError_t cudaFuncSetAttribute(F *f, cudaFuncAttribute a, int v) {
     return emu_func_set_attribute((const void *)f, a, v);

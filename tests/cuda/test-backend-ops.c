@@ -19,7 +19,8 @@
 // --self-test needs no GPU: it runs the cases on the CPU against itself, then against broken
 // copies of the CPU backend (an op writing one element past its output, one leaving an element
 // unwritten, one off by 1e-3, an embedding reading the wrong rows: the I32 ids and host tables
-// reach the op) and a case table with a slot missing; the harness must catch each.
+// reach the op; a to_rgb8 leaving a byte unwritten: U8 outputs are compared byte by byte) and
+// a case table with a slot missing; the harness must catch each.
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,6 +64,7 @@ typedef struct side {
         void *base;     // allocation: GUARD + offset + n + GUARD floats
         int64_t n, offset;
         bool output;
+        int64_t u8; // > 0: a U8 tensor of that many bytes in the n floats (compared byte by byte)
     } bufs[MAX_BUFS];
     int n_bufs;
     void *host[MAX_HOST];
@@ -150,6 +152,19 @@ static sana_tensor side_input(side *s, int ndim, const int64_t *shape, float sca
 
 static sana_tensor side_output(side *s, int ndim, const int64_t *shape, bool misalign) {
     return side_tensor(s, ndim, shape, NULL, true, misalign);
+}
+
+// A U8 output (to_rgb8): its bytes in whole floats between the same guards, starting as the
+// sentinel's bytes (an unwritten byte then differs from the reference's).
+static sana_tensor side_output_u8(side *s, int ndim, const int64_t *shape) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    sana_tensor t = side_tensor(s, 1, (int64_t[]){(n + 3) / 4}, NULL, true, false);
+    s->bufs[s->n_bufs - 1].u8 = n;
+    t.dtype = SANA_DTYPE_U8;
+    t.ndim = ndim;
+    for (int i = 0; i < SANA_MAX_DIMS; i++) t.shape[i] = i < ndim ? shape[i] : 1;
+    return t;
 }
 
 // Marks the most recent tensor as an output too (in-place ops).
@@ -481,6 +496,19 @@ static void run_copy2d(side *s, const op_case *c) {
     sana_op_copy2d(s->be, &dst, (int)p[6], (int)p[7], &src, (int)p[8], (int)p[9], (int)p[10], (int)p[11]);
 }
 
+// p: B, H, W; the image has values beyond [-1, 1], exact ties and a NaN.
+static void run_to_rgb8(side *s, const op_case *c) {
+    const int64_t B = c->p[0], H = c->p[1], W = c->p[2], n = B * 3 * H * W;
+    float *v = xmalloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++) v[i] = 1.3f * rnd(s);
+    for (int64_t i = 0; i < n; i += 7) v[i] = (float)(2 * (i % 256) + 1) / 255.0f - 1.0f; // about k + 0.5
+    v[n / 2] = NAN;
+    sana_tensor x = side_tensor(s, SHAPE(B, 3, H, W), v, false, false);
+    free(v);
+    sana_tensor y = side_output_u8(s, SHAPE(B, H, W, 3));
+    sana_op_to_rgb8(s->be, &y, &x);
+}
+
 #define BF16 SANA_DTYPE_BF16
 #define F16 SANA_DTYPE_F16
 #define F32 SANA_DTYPE_F32
@@ -617,6 +645,10 @@ static const op_case cases[] = {
     {"copy2d", "whole (1,4,6,7)", run_copy2d, {1, 4, 6, 7, 6, 7, 0, 0, 0, 0, 6, 7}, F32, 0, {0}, FP32_LIMIT, EMU("0")},
     {"copy2d", "1x1 window, corner to corner", run_copy2d, {1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 1, 1}, F32, 0, {0}, FP32_LIMIT, EMU("0")},
     {"copy2d", "empty window (h=0)", run_copy2d, {1, 2, 3, 4, 3, 4, 1, 1, 0, 0, 0, 2}, F32, 0, {0}, FP32_LIMIT, EMU("0")},
+    // The decoder's image to 8-bit RGB (bytes must be identical: limit 0)
+    {"to_rgb8", "B=2 3x13x7", run_to_rgb8, {2, 13, 7}, F32, 0, {0}, 0, EMU("0")},
+    {"to_rgb8", "B=1 3x1x1", run_to_rgb8, {1, 1, 1}, F32, 0, {0}, 0, EMU("0")},
+    {"to_rgb8", "B=1 3x64x96", run_to_rgb8, {1, 64, 96}, F32, 0, {0}, 0, EMU("0")},
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -708,6 +740,22 @@ static bool run_case(const op_case *c, size_t index, sana_backend *ref_be, sana_
         } else if (!guards_ok(&dev, k, hd)) {
             ok = false;
             snprintf(why, sizeof why, "tensor %d: %s wrote outside it (guard changed)", k, dev_be->i->name);
+        } else if (ref.bufs[k].output && ref.bufs[k].u8) {
+            const uint8_t *gb = (const uint8_t *)(hd + o), *rb = (const uint8_t *)(hr + o);
+            double se = 0, sr = 0;
+            int64_t diff = 0, first = -1;
+            for (int64_t i = 0; i < ref.bufs[k].u8; i++) {
+                se += ((double)gb[i] - rb[i]) * ((double)gb[i] - rb[i]);
+                sr += (double)rb[i] * rb[i];
+                if (gb[i] != rb[i] && diff++ == 0) first = i;
+            }
+            const double nmse = sr > 0 ? se / sr : se;
+            if (nmse > worst_nmse) worst_nmse = nmse;
+            if (!(nmse <= c->max_nmse)) {
+                ok = false;
+                snprintf(why, sizeof why, "tensor %d: %lld of %lld bytes differ, first [%lld] got %u ref %u", k,
+                         (long long)diff, (long long)ref.bufs[k].u8, (long long)first, gb[first], rb[first]);
+            }
         } else if (ref.bufs[k].output) {
             double se = 0, sr = 0, worst = -1;
             int64_t wi = 0, bad = -1;
@@ -799,6 +847,13 @@ static void broken_embedding_next_row(sana_backend *be, sana_tensor *y, const sa
     free(next);
 }
 
+static void broken_to_rgb8_unwritten(sana_backend *be, sana_tensor *y, const sana_tensor *x) {
+    const int64_t n = sana_tensor_numel(y);
+    uint8_t *bytes = y->data, last = bytes[n - 1];
+    real_i->ops.to_rgb8(be, y, x);
+    bytes[n - 1] = last; // as it was: the sentinel's byte
+}
+
 static int self_test(void) {
     int failures = 0, ran;
     sana_error err = {0};
@@ -825,6 +880,7 @@ static int self_test(void) {
         {"act", "leaves an element unwritten"},
         {"layer_norm", "is off by 1e-3"},
         {"embedding", "reads the row after each id"},
+        {"to_rgb8", "leaves its last byte unwritten"},
     };
     real_i = dev->i;
     for (size_t m = 0; m < SANA_ARRAY_LEN(broken); m++) {
@@ -833,6 +889,7 @@ static int self_test(void) {
         if (m == 1) broken_i.ops.act = broken_act_unwritten;
         if (m == 2) broken_i.ops.layer_norm = broken_layer_norm_off;
         if (m == 3) broken_i.ops.embedding = broken_embedding_next_row;
+        if (m == 4) broken_i.ops.to_rgb8 = broken_to_rgb8_unwritten;
         dev->i = &broken_i;
         printf("-- a backend whose %s %s: every such case fails\n", broken[m].op, broken[m].what);
         int caught = run_all(cases, n, broken[m].op, ref, dev, &ran);
