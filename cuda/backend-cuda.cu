@@ -223,6 +223,28 @@ static void *weight_alloc(sana_backend *be, size_t bytes) {
     return p;
 }
 
+void *sana_cuda_derived(sana_backend *be, const void *key, int kind, size_t bytes, bool *fresh) {
+    cuda_ctx *c = sana_cuda_ctx(be);
+    *fresh = false;
+    for (int i = 0; i < c->n_derived; i++)
+        if (c->derived[i].key == key && c->derived[i].kind == kind) return c->derived[i].data;
+    if (c->n_derived == c->cap_derived) {
+        int cap = c->cap_derived ? 2 * c->cap_derived : 32;
+        cuda_derived *nd = (cuda_derived *)realloc(c->derived, (size_t)cap * sizeof *nd);
+        if (!nd) {
+            sana_cuda_fail(be, SANA_STATUS_NO_MEMORY, "out of host memory for the derived-weight list");
+            return NULL;
+        }
+        c->derived = nd;
+        c->cap_derived = cap;
+    }
+    void *p = weight_alloc(be, bytes);
+    if (!p) return NULL;
+    c->derived[c->n_derived++] = (cuda_derived){key, kind, p};
+    *fresh = true;
+    return p;
+}
+
 // GEMM matrices (linear, and convolution kernels bound as matrices) become bf16 (cuBLAS
 // operands), vectors fp32. The host data (usually the mmapped checkpoint) is converted a bounded
 // chunk at a time, never copied whole.
@@ -409,6 +431,7 @@ static void cuda_free(sana_backend *be) {
         if (c->stream) cudaStreamDestroy(c->stream);
         cudaGetLastError();
         free(c->allocs);
+        free(c->derived);
         free(c->blocks);
         free(c->staging);
         free(c->staging16);

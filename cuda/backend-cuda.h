@@ -86,11 +86,21 @@ typedef struct cuda_ctx {
     bool capturing;
     bool capture_broken; // something during this capture needed what a recording cannot hold
     uint64_t mem_epoch;
+    // Device copies derived from weights (conv.cu's folded up-convolution kernels), made on first
+    // use and kept with the weights: key (the source weight's address and a kind) -> data.
+    struct cuda_derived *derived;
+    int n_derived, cap_derived;
     // Page-locked bounce buffer for downloads (a copy into pageable memory is staged by the
     // driver at a fraction of the bus speed).
     void *pinned;
     size_t pinned_bytes;
 } cuda_ctx;
+
+typedef struct cuda_derived {
+    const void *key;
+    int kind;
+    void *data;
+} cuda_derived;
 
 typedef struct cuda_alloc_rec {
     void *p;
@@ -122,6 +132,12 @@ bool sana_cuda_enter(sana_backend *be);
 // NULL without an error, and the capture is marked broken (capture_end then gives no graph and
 // the caller runs the ops eagerly, which grows it).
 void *sana_cuda_scratch(sana_backend *be, size_t bytes);
+
+// Device memory for a copy derived from a weight (a folded or re-laid-out kernel), `bytes` long,
+// remembered under (key, kind) for the backend's lifetime as weights are: *fresh is true when it
+// was just made (the caller fills it), false when it holds what an earlier call made. NULL with
+// a sticky error when out of memory.
+void *sana_cuda_derived(sana_backend *be, const void *key, int kind, size_t bytes, bool *fresh);
 
 // Records an out-of-memory error naming the request and what the device has free.
 void sana_cuda_fail_oom(sana_backend *be, size_t bytes, const char *what);

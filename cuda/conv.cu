@@ -21,6 +21,17 @@
 // (Ci, padding, W), from which the next band's im2col reads them (the CPU's rolling halo). A 1x1
 // convolution needs none: its col is already a copy.
 //
+// Nearest x2 upsampling + 3x3 convolution, padding 1, stride 1, one group (DC-AE's up blocks),
+// on the GEMM path: folded as the CPU does (core/cpu/ops-conv.c) into four 2x2 convolutions of
+// the low-resolution input, one per output parity (u, v) of pixel (2i+u, 2j+v): along rows u = 0
+// takes input rows i-1, i with the taps w0, w1+w2 and u = 1 rows i, i+1 with w0+w1, w2; columns
+// likewise. 16 instead of 36 multiply-adds per input channel and output pixel quad, and an im2col
+// of K = 4 Ci rows per low-resolution pixel instead of 9 Ci per output pixel. The folded kernels
+// (4, Co, Ci, 2, 2) are summed in fp32 from the bf16 weights and rounded to bf16 once, on first
+// use, and kept (sana_cuda_derived). Per band of low-resolution rows: one im2col of the four
+// parities, one cublasGemmStridedBatchedEx over them into a (4, Co, P) fp32 buffer, then one pass
+// that interleaves the parities into y and adds the bias (the bias pass of the general path).
+//
 // Direct (one input channel per group, as depthwise kernels, whatever the weight's dtype; or a
 // weight that is not BF16, i.e. bound as SANA_WEIGHT_VECTOR): one thread per output element,
 // summing its taps in fp32 from the bias on, in the CPU depthwise loop's order (NMSE <= 1e-7
@@ -28,12 +39,11 @@
 // is first copied into the scratch (bounded by conv_bytes, at least one group), then computed
 // from the copy.
 //
-// What is slow (correct first; DESIGN.md principle 6): the nearest-x2 + 3x3 up convolutions
-// run as plain 3x3 convolutions of the upsampled image (the CPU folds them into four 2x2
-// convolutions, 16/36 of the work); im2col goes through memory instead of an implicit-GEMM
-// kernel (about K times the input in bf16 writes per layer); the bias is a separate pass; the
-// direct kernel reads its taps from global memory without tiling (fine for depthwise kernels,
-// slow for a dense convolution bound as vectors, which DC-AE does not do).
+// What is slow (correct first; DESIGN.md principle 6): im2col goes through memory instead of an
+// implicit-GEMM kernel (about K times the input in bf16 writes per layer); the bias is a separate
+// pass (except on the folded up path); the direct kernel reads its taps from global memory
+// without tiling (fine for depthwise kernels, slow for a dense convolution bound as vectors,
+// which DC-AE does not do). docs/performance.md has the cost of each.
 //
 // Legend: B batch; Ci, H, W input; Co, Ho, Wo output; kh, kw kernel; Cig, Cog channels per
 // group; Hu, Wu the upsampled input; P pixels of a band.
@@ -143,6 +153,113 @@ static void conv_gemm(sana_backend *be, const conv_geom *g, int64_t B, float *y,
 }
 
 // ------------------------------------------------------------------------------------------------
+// The folded nearest-x2 + 3x3 path
+
+#define DERIVED_UP2 1 // sana_cuda_derived kind: the folded kernels of an up convolution
+
+// Row (or column) taps of the 3x3 kernel that fold onto input offset a in {0, 1} for output
+// parity u: u = 0: a = 0 -> {0}, a = 1 -> {1, 2}; u = 1: a = 0 -> {0, 1}, a = 1 -> {2}.
+static __device__ __forceinline__ void up2_taps(int u, int a, int *t0, int *t1) {
+    *t0 = u == 0 ? (a == 0 ? 0 : 1) : (a == 0 ? 0 : 2);
+    *t1 = u == 0 ? (a == 0 ? 0 : 2) : (a == 0 ? 1 : 2);
+}
+
+// wf (4, Co, Ci, 2, 2) from w (Co, Ci, 3, 3), both bf16; q = 2u + v.
+static __global__ void fold_up2_kernel(__nv_bfloat16 *wf, const __nv_bfloat16 *w, int64_t CoCi, int64_t n) {
+    GRID_STRIDE(e, n) {
+        const int bb = (int)(e % 2), a = (int)((e / 2) % 2), q = (int)(e / (4 * CoCi));
+        const int64_t oc = (e / 4) % CoCi;
+        int r0, r1, c0, c1;
+        up2_taps(q / 2, a, &r0, &r1);
+        up2_taps(q % 2, bb, &c0, &c1);
+        float sum = 0.0f;
+        for (int r = r0; r <= r1; r++)
+            for (int cc = c0; cc <= c1; cc++) sum += __bfloat162float(w[oc * 9 + r * 3 + cc]);
+        wf[e] = __float2bfloat16_rn(sum);
+    }
+}
+
+// col (4, Ci*4, P) bf16 for low-resolution rows [i0, i0 + P / W) of one sample x (Ci, H, W): for
+// parity q = 2u + v, row k = (c, a, b), column p = (i - i0, j): x[c, i + u - 1 + a, j + v - 1 + b]
+// (0 outside).
+static __global__ void im2col_up2_kernel(__nv_bfloat16 *col, const float *x, conv_geom g, int64_t i0, int64_t P,
+                                         int64_t n) {
+    GRID_STRIDE(e, n) {
+        const int64_t K = g.Ci * 4, p = e % P, k = (e / P) % K;
+        const int q = (int)(e / (P * K)), u = q / 2, v = q % 2;
+        const int64_t c = k / 4, a = (k / 2) % 2, b = k % 2;
+        const int64_t r = i0 + p / g.W + u - 1 + a, cx = p % g.W + v - 1 + b;
+        const float val = r >= 0 && r < g.H && cx >= 0 && cx < g.W ? x[(c * g.H + r) * g.W + cx] : 0.0f;
+        col[e] = __float2bfloat16_rn(val);
+    }
+}
+
+// y rows [2 i0, 2 i0 + 2R) of one sample (Co, 2H, 2W) from tmp (4, Co, P = R W): output pixel
+// (2i+u, 2j+v) is tmp[2u + v, o, (i - i0) W + j], plus the bias. One thread per output element
+// (coalesced writes).
+static __global__ void scatter_up2_kernel(float *y, const float *tmp, const void *b, int b_dtype, conv_geom g,
+                                          int64_t i0, int64_t P, int64_t n) {
+    GRID_STRIDE(e, n) {
+        const int64_t R2 = 2 * (P / g.W), X = e % g.Wo, Yr = (e / g.Wo) % R2, o = e / (g.Wo * R2);
+        const int q = (int)(2 * (Yr % 2) + X % 2);
+        float val = tmp[(q * g.Co + o) * P + (Yr / 2) * g.W + X / 2];
+        if (b) val += sana_ld(b, b_dtype, o);
+        y[(o * g.Ho + 2 * i0 + Yr) * g.Wo + X] = val;
+    }
+}
+
+static void conv_up2(sana_backend *be, const conv_geom *g, int64_t B, float *y, const float *x, const void *w,
+                     const void *b, int b_dtype) {
+    cuda_ctx *c = sana_cuda_ctx(be);
+    const int64_t K = g->Ci * 4, Co = g->Co;
+    // Low-resolution rows per band: the col within the budget, at least one.
+    int64_t R = (int64_t)(c->conv_bytes / ((size_t)(4 * K * g->W) * sizeof(__nv_bfloat16)));
+    if (R < 1) R = 1;
+    if (R > g->H) R = g->H;
+    if (R * g->W > INT32_MAX || K > INT32_MAX || Co > INT32_MAX || 4 * Co * K > INT32_MAX) {
+        sana_cuda_fail(be, SANA_STATUS_UNSUPPORTED, "conv2d: up x2 (%lld, %lld, %lld) -> %lld is beyond cuBLAS's "
+                       "32-bit dimensions", (long long)g->Ci, (long long)g->H, (long long)g->W, (long long)Co);
+        return;
+    }
+    bool fresh;
+    __nv_bfloat16 *wf =
+        (__nv_bfloat16 *)sana_cuda_derived(be, w, DERIVED_UP2, (size_t)(16 * Co * g->Ci) * sizeof(__nv_bfloat16), &fresh);
+    if (!wf) return;
+    if (fresh) {
+        const int64_t nf = 16 * Co * g->Ci;
+        fold_up2_kernel<<<sana_cuda_blocks(nf), CUDA_THREADS, 0, c->stream>>>(wf, (const __nv_bfloat16 *)w, Co * g->Ci,
+                                                                             nf);
+        if (!sana_cuda_launched(be, "conv2d: fold up x2")) return;
+    }
+    const size_t col_bytes = ((size_t)(4 * K * R * g->W) * sizeof(__nv_bfloat16) + 255) & ~(size_t)255;
+    const size_t tmp_bytes = (size_t)(4 * Co * R * g->W) * sizeof(float);
+    char *scratch = (char *)sana_cuda_scratch(be, col_bytes + tmp_bytes);
+    if (!scratch) return;
+    __nv_bfloat16 *col = (__nv_bfloat16 *)scratch;
+    float *tmp = (float *)(scratch + col_bytes);
+    const float one = 1.0f, zero = 0.0f;
+    for (int64_t n = 0; n < B; n++) {
+        const float *xn = x + n * g->Ci * g->H * g->W;
+        float *yn = y + n * Co * g->Ho * g->Wo;
+        for (int64_t i0 = 0; i0 < g->H; i0 += R) {
+            const int64_t r = g->H - i0 < R ? g->H - i0 : R, P = r * g->W, ne = 4 * K * P, ny = Co * 4 * P;
+            im2col_up2_kernel<<<sana_cuda_blocks(ne), CUDA_THREADS, 0, c->stream>>>(col, xn, *g, i0, P, ne);
+            if (!sana_cuda_launched(be, "conv2d: im2col up x2")) return;
+            if (!sana_cuda_check_blas(be,
+                                      cublasGemmStridedBatchedEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)P, (int)Co, (int)K,
+                                                                 &one, col, CUDA_R_16BF, (int)P, (long long)(K * P), wf,
+                                                                 CUDA_R_16BF, (int)K, (long long)(Co * K), &zero, tmp,
+                                                                 CUDA_R_32F, (int)P, (long long)(Co * P), 4,
+                                                                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                                      "conv2d: up x2 cublasGemmStridedBatchedEx"))
+                return;
+            scatter_up2_kernel<<<sana_cuda_blocks(ny), CUDA_THREADS, 0, c->stream>>>(yn, tmp, b, b_dtype, *g, i0, P, ny);
+            if (!sana_cuda_launched(be, "conv2d: up x2 scatter")) return;
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
 // The direct path
 
 // Outputs of `slabs` consecutive (sample, group) slabs from slab0 on: ys the first one's output
@@ -213,7 +330,10 @@ void sana_cuda_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, co
     if (B * g.Co * g.Ho * g.Wo == 0 || !sana_cuda_enter(be)) return;
     const void *bias = b ? b->data : NULL;
     const int b_dtype = b ? (int)b->dtype : 0;
-    if (w->dtype == SANA_DTYPE_BF16 && g.Cig > 1)
+    if (w->dtype == SANA_DTYPE_BF16 && g.Cig > 1 && groups == 1 && upsample == 2 && g.kh == 3 && g.kw == 3 &&
+        padding == 1 && stride == 1)
+        conv_up2(be, &g, B, (float *)y->data, (const float *)x->data, w->data, bias, b_dtype);
+    else if (w->dtype == SANA_DTYPE_BF16 && g.Cig > 1)
         conv_gemm(be, &g, B, (float *)y->data, (const float *)x->data, w->data, bias, b_dtype);
     else
         conv_direct(be, &g, B, (float *)y->data, (const float *)x->data, w->data, (int)w->dtype, bias, b_dtype);

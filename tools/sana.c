@@ -144,7 +144,8 @@ static void usage_generate(FILE *f) {
             "  --output FILE       PNG to write (default out.png)\n"
             "  --quiet             no progress\n"
             "sana bench takes the same options and:\n"
-            "  --runs N            timed runs after a first one (default 5)\n"
+            "  --runs N            timed runs after the untimed ones (default 5)\n"
+            "  --warmup N          untimed runs first (default 1; the second records CUDA graphs)\n"
             "  --vary WHAT         none (default), seed (the prompt's encoding is reused) or prompt\n"
             "                      (a new prompt every run)\n"
             "  --json FILE         every run's timings, memory and profile as JSON\n");
@@ -153,7 +154,7 @@ static void usage_generate(FILE *f) {
 enum { OPT_PROMPT = 256, OPT_MODEL, OPT_STEPS, OPT_SEED, OPT_WIDTH, OPT_HEIGHT, OPT_GUIDANCE, OPT_MAXT,
        OPT_INTER, OPT_NOBIN, OPT_NOCHI, OPT_DEVICE, OPT_THREADS, OPT_OUTPUT, OPT_QUIET, OPT_RUNS, OPT_HELP,
        OPT_NEGATIVE, OPT_CONTROL, OPT_CONTROL_MODE, OPT_CONTROL_SCALE, OPT_CONTROLNET, OPT_WIRING,
-       OPT_SAVE_CONTROL, OPT_VARY, OPT_JSON };
+       OPT_SAVE_CONTROL, OPT_VARY, OPT_JSON, OPT_WARMUP };
 
 static const struct option gen_opts[] = {
     {"prompt", required_argument, 0, OPT_PROMPT},   {"model", required_argument, 0, OPT_MODEL},
@@ -172,6 +173,7 @@ static const struct option gen_opts[] = {
     {"save-control", required_argument, 0, OPT_SAVE_CONTROL},
     {"vary", required_argument, 0, OPT_VARY},
     {"json", required_argument, 0, OPT_JSON},
+    {"warmup", required_argument, 0, OPT_WARMUP},
     {0, 0, 0, 0},
 };
 
@@ -186,6 +188,7 @@ typedef struct gen_args {
     sana_image control_image;           // read from `control`, then as the model sees it
     int vary;                           // bench: VARY_NONE, VARY_SEED or VARY_PROMPT
     const char *json;                   // bench: write every run here as JSON
+    int warmup;                         // bench: untimed runs first (default 1)
 } gen_args;
 
 enum { VARY_NONE = 0, VARY_SEED, VARY_PROMPT };
@@ -204,6 +207,7 @@ static int parse_gen(int argc, char **argv, gen_args *a, bool bench) {
     a->g = sana_generate_default_params();
     a->output = "out.png";
     a->runs = 5;
+    a->warmup = 1;
     long long v;
     int c;
     optind = 1;
@@ -278,11 +282,16 @@ static int parse_gen(int argc, char **argv, gen_args *a, bool bench) {
         case OPT_SAVE_CONTROL: a->save_control = optarg; break;
         case OPT_VARY:
         case OPT_JSON:
+        case OPT_WARMUP:
             if (!bench) {
-                fprintf(stderr, "sana: --%s is an option of 'sana bench'\n", c == OPT_VARY ? "vary" : "json");
+                fprintf(stderr, "sana: --%s is an option of 'sana bench'\n",
+                        c == OPT_VARY ? "vary" : c == OPT_JSON ? "json" : "warmup");
                 return 2;
             }
-            if (c == OPT_JSON) {
+            if (c == OPT_WARMUP) {
+                if (parse_int("--warmup", optarg, 1, 100, &v)) return 2;
+                a->warmup = (int)v;
+            } else if (c == OPT_JSON) {
                 a->json = optarg;
             } else if (strcmp(optarg, "none") == 0 || strcmp(optarg, "seed") == 0 || strcmp(optarg, "prompt") == 0) {
                 a->vary = optarg[0] == 'n' ? VARY_NONE : optarg[0] == 's' ? VARY_SEED : VARY_PROMPT;
@@ -489,7 +498,8 @@ static int cmd_bench(int argc, char **argv) {
     static const char *vary_name[] = {"none", "seed", "prompt"};
     printf("model %s on %s: loaded in %.0f ms\n", sana_pipeline_model_dir(p), sana_pipeline_device(p),
            load[SANA_STAGE_LOAD]);
-    printf("%dx%d, %d steps, a first run then %d more, varying %s (ms):\n", a.g.width, a.g.height, a.g.steps, a.runs,
+    printf("%dx%d, %d steps, %d untimed run%s then %d more, varying %s (ms):\n", a.g.width, a.g.height, a.g.steps,
+           a.warmup, a.warmup > 1 ? "s" : "", a.runs,
            a.vary == VARY_PROMPT ? "the prompt" : a.vary == VARY_SEED ? "the seed" : "nothing");
     if (json)
         fprintf(json, "{\"model\": \"%s\", \"device\": \"%s\", \"load_ms\": %.3f, \"width\": %d, \"height\": %d, "
@@ -501,8 +511,9 @@ static int cmd_bench(int argc, char **argv) {
     char prompt[4096];
     int done = 0;
     sana_profile last = {0};
-    for (int r = -1; r < a.runs && !interrupted; r++) {
-        // The first run uses the prompt as given; each later one a new prompt (--vary prompt: the
+    for (int r = -a.warmup; r < a.runs && !interrupted; r++) {
+        // The untimed runs (r < 0: the first fills the caches and runs eagerly, the second records
+        // the graphs) use the prompt as given; each timed one a new prompt (--vary prompt: the
         // instruction's cache holds, the prompt is encoded again) or a new seed (--vary seed: the
         // prompt cache holds).
         if (a.vary == VARY_PROMPT && r >= 0) {
@@ -535,13 +546,13 @@ static int cmd_bench(int argc, char **argv) {
         if (json) {
             fprintf(json, "  %s{\"run\": %d, \"total_ms\": %.4f, \"prompt_cached\": %s, \"graph_launches\": %d, "
                     "\"wall_ms\": [%.4f, %.4f, %.4f], \"device_ms\": [%.4f, %.4f, %.4f], \"step_ms\": [",
-                    r < 0 ? "" : ",", r, total, pr.prompt_cached ? "true" : "false", pr.graph_launches, row[1], row[2],
+                    r == -a.warmup ? "" : ",", r, total, pr.prompt_cached ? "true" : "false", pr.graph_launches, row[1], row[2],
                     row[3], row[4], row[5], row[6]);
             for (int s = 0; s < pr.steps; s++) fprintf(json, "%s%.4f", s ? ", " : "", pr.step_ms[s]);
             fprintf(json, "], \"mem_peak\": %zu, \"device_used\": %zu}\n", pr.mem_peak, pr.device_used);
         }
-        if (r < 0) { // the first run: a new prompt (no instruction cache yet), cold caches
-            memcpy(first, row, sizeof row);
+        if (r < 0) { // untimed; the first: a new prompt (no instruction cache yet), cold caches, eager
+            if (r == -a.warmup) memcpy(first, row, sizeof row);
             continue;
         }
         for (int c = 0; c < BENCH_COLS; c++) t[c * a.runs + r] = row[c];

@@ -13,15 +13,17 @@
 #   4. test-dit-parity      the three DiT fixtures on the GPU (bf16 limits), every tap printed
 #   5. test-scm-parity      the SCM sampler on the GPU
 #   6. test-gemma-parity, test-prompt-parity, test-dcae-parity: the Gemma-2 text encoder, the
-#      prompt encoding and the DC-AE autoencoder fixtures on the GPU (bf16 limits), every tap
+#      prompt encoding and the DC-AE autoencoder fixtures on the GPU (bf16 limits), every tap;
+#      test-pipeline-graphs: recorded CUDA graphs, the prompt cache and the device's 8-bit
+#      conversion give the same pixels as an eager pipeline
 #   7. compute-sanitizer memcheck over the op test (and conv2d's one-row bands), racecheck over
 #      the kernels that use shared memory (when the tool is there; bounded in time)
 # and ends with one line per step and "N passed, N failed".
 #
-# OpenBLAS and yyjson are needed to build. Where the machine lacks them, prepare them here
-# first, on the development machine:   tests/cuda/fetch-gpu-deps.sh   (writes .gpu-deps/,
+# OpenBLAS, yyjson and libpng are needed to build. Where the machine lacks them, prepare them
+# here first, on the development machine:   tests/cuda/fetch-gpu-deps.sh   (writes .gpu-deps/,
 # which git ignores) and carry that folder along (the device tool's `carry: [".gpu-deps"]`);
-# this script unpacks it into /tmp and points the compiler and loader at it.
+# gpu-env.sh unpacks it into /tmp and points the compiler and loader at it.
 #
 # Record what it prints: the NMSE of each op case goes beside its limit in
 # tests/cuda/test-backend-ops.c ("measured"), the taps' worst rel/cos beside MAX_REL_BF16 in
@@ -56,61 +58,12 @@ summary() {
     echo "$passed passed, $failed failed"
 }
 
-# meson and ninja may live beside the machine's python3 (a virtual environment) without being on
-# the PATH.
-command -v python3 >/dev/null && PATH=$PATH:$(dirname "$(command -v python3)")
-echo "=== machine"
-uname -a
-nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv 2>&1 | head -3
-for t in gcc nvcc meson ninja pkg-config compute-sanitizer; do
-    printf '%-18s %s\n' "$t" "$(command -v $t || echo '(missing)')"
-done
-nvcc --version 2>&1 | tail -1
-
-# Build dependencies carried as .deb files (fetch-gpu-deps.sh), unpacked without installing.
-if [ -d .gpu-deps ] && ls .gpu-deps/*.deb >/dev/null 2>&1; then
-    DEPS=/tmp/sana-gpu-deps
-    rm -rf "$DEPS" && mkdir -p "$DEPS"
-    for f in .gpu-deps/*.deb; do
-        if command -v dpkg-deb >/dev/null; then
-            dpkg-deb -x "$f" "$DEPS"
-        else # a .deb is an ar archive holding data.tar.xz
-            (cd "$DEPS" && ar p "$OLDPWD/$f" data.tar.xz | tar -xJ)
-        fi || echo "could not unpack $f"
-    done
-    A=x86_64-linux-gnu
-    # The .pc files name /usr; point them at the unpacked tree.
-    find "$DEPS" -name '*.pc' -exec sed -i "s|=/usr|=$DEPS/usr|g" {} +
-    export PKG_CONFIG_PATH="$DEPS/usr/lib/$A/pkgconfig:$DEPS/usr/lib/$A/openblas-pthread/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-    export CPATH="$DEPS/usr/include:$DEPS/usr/include/$A/openblas-pthread${CPATH:+:$CPATH}"
-    export LIBRARY_PATH="$DEPS/usr/lib/$A:$DEPS/usr/lib/$A/openblas-pthread${LIBRARY_PATH:+:$LIBRARY_PATH}"
-    export LD_LIBRARY_PATH="$LIBRARY_PATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    # The -dev packages' unversioned links, in case a package left them out.
-    [ -e "$DEPS/usr/lib/$A/openblas-pthread/libopenblas.so" ] ||
-        ln -s libopenblas.so.0 "$DEPS/usr/lib/$A/openblas-pthread/libopenblas.so"
-    echo "build dependencies unpacked from .gpu-deps into $DEPS"
-fi
-
-MESON=meson
-command -v meson >/dev/null || MESON="python3 -m mesonbuild.mesonmain"
-arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')
-arch=${SANA_GPU_ARCHS:-${arch:-90}}
-
 LOGS=${TMPDIR:-/tmp}/sana-gpu-checks
+. tests/cuda/gpu-env.sh # machine report, carried build dependencies, gpu_build
+arch=$GPU_ARCH
 build() {
-    rm -rf "$BUILD" "$LOGS"
-    mkdir -p "$LOGS"
-    $MESON setup "$BUILD" -Dcuda=enabled -Dgpu_archs="$arch" -Dgpu_emu=disabled >"$LOGS/setup.log" 2>&1 || {
-        tail -40 "$LOGS/setup.log"
-        return 1
-    }
-    grep -iE 'openblas|yyjson|cuda|openmp' "$LOGS/setup.log"
-    ninja -C "$BUILD" >"$LOGS/build.log" 2>&1 || {
-        tail -40 "$LOGS/build.log"
-        return 1
-    }
-    grep -i warning "$LOGS/build.log" | head -20
-    return 0
+    rm -rf "$LOGS"
+    gpu_build "$BUILD"
 }
 if ! step "build (sm_$arch)" build; then
     summary
@@ -140,6 +93,8 @@ for f in gemma-a gemma-b; do
     step "Gemma-2 parity $f on cuda" "$T/parity/test-gemma-parity" tests/data/$f --device cuda --expect-module
 done
 step "prompt parity on cuda" "$T/parity/test-prompt-parity" tests/data --device cuda --expect-module
+step "graphs, prompt cache, device 8-bit conversion vs eager (pixels identical)" "$T/cuda/test-pipeline-graphs" \
+    tests/data/pipeline-sprint --device cuda --expect-module
 for f in dcae-sana dcae-mix; do
     step "DC-AE parity $f on cuda" "$T/parity/test-dcae-parity" tests/data/$f --device cuda --expect-module
 done

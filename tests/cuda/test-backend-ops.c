@@ -599,7 +599,9 @@ static const op_case cases[] = {
     // kernels are bf16 on CUDA (GEMM path, bf16 operands), vector-bound ones fp32 (direct path).
     {"conv2d", "B=2 5->7 9x13 3x3 p1 w=BF16 b=BF16", run_conv2d, {2, 5, 9, 13, 7, 3, 3, 1, 1, 1, 1}, BF16, F_BIAS, {0}, BF16_LIMIT, EMU("5.0e-07")},
     {"conv2d", "6->10 11x14 3x3 s2 p1 w=F32 b=F32 (down block)", run_conv2d, {1, 6, 11, 14, 10, 3, 3, 2, 1, 1, 1}, F32, F_BIAS, {0}, BF16_LIMIT, EMU("8.5e-07")},
-    {"conv2d", "8->4 5x7 nearest x2 + 3x3 p1 w=F16 b=F16 (up block)", run_conv2d, {1, 8, 5, 7, 4, 3, 3, 1, 1, 1, 2}, F16, F_BIAS, {0}, BF16_LIMIT, EMU("1.3e-06")},
+    {"conv2d", "8->4 5x7 nearest x2 + 3x3 p1 w=F16 b=F16 (up block)", run_conv2d, {1, 8, 5, 7, 4, 3, 3, 1, 1, 1, 2}, F16, F_BIAS, {0}, BF16_LIMIT, EMU("2.0e-06")},
+    {"conv2d", "B=2 24->20 7x9 nearest x2 + 3x3 p1 w=BF16 b=BF16 (folded up path)", run_conv2d, {2, 24, 7, 9, 20, 3, 3, 1, 1, 1, 2}, BF16, F_BIAS, {0}, BF16_LIMIT, EMU("1.4e-06")},
+    {"conv2d", "5->3 1x1 nearest x2 + 3x3 p1 w=F32 b=F32, misaligned (folded up path)", run_conv2d, {1, 5, 1, 1, 3, 3, 3, 1, 1, 1, 2}, F32, F_BIAS | F_MISALIGN, {0}, BF16_LIMIT, EMU("4.6e-06")},
     {"conv2d", "33->17 6x5 1x1 w=BF16 (per-pixel linear)", run_conv2d, {1, 33, 6, 5, 17, 1, 1, 1, 0, 1, 1}, BF16, 0, {0}, BF16_LIMIT, EMU("2.1e-06")},
     {"conv2d", "12 7x9 1x1 groups=4 w=BF16 in place (proj_out)", run_conv2d, {1, 12, 7, 9, 12, 1, 1, 1, 0, 4, 1}, BF16, F_INPLACE, {0}, BF16_LIMIT, EMU("2.3e-06")},
     {"conv2d", "B=2 9 10x12 3x3 p1 w=BF16 b=F32 in place (ResBlock conv2)", run_conv2d, {2, 9, 10, 12, 9, 3, 3, 1, 1, 1, 1}, BF16, F_BIAS_F32 | F_INPLACE, {0}, BF16_LIMIT, EMU("4.4e-07")},
