@@ -13,36 +13,107 @@
 // ------------------------------------------------------------------------------------------------
 // Linear attention
 
-// Pass 1, per (head, batch) block: S (d+1, d) = [V; 1] relu(K) over the N tokens,
-// S[i][j] = sum_n v[n,i] k'[n,j] and S[d][j] = sum_n k'[n,j]. Tokens are staged T at a time in
-// shared memory (relu(k) and v of this head: 2 T d floats); each thread owns entries e of S and
-// sums them over n in order, as the reference does.
-static __global__ void linear_attention_kv_kernel(float *S, const float *k, const float *v, int64_t N, int64_t D,
-                                                  int d, int T) {
+// Pass 1: per head hg, S (d+1, d) = [V; 1] relu(K) over its N tokens: S[i][j] = sum_n v[n,i]
+// k'[n,j], S[d][j] = sum_n k'[n,j]. Shared with DC-AE's packed attention (image.cu), so the
+// tensors are described by strides: token n, channel ch of head hg is at
+// (hg / H1) * s_outer + (hg % H1) * s_inner + n * sn + ch * sc from k (and v).
+//
+// The tokens are split among `splits` blocks per head (grid y) so that a few heads still fill the
+// GPU; each block stages T tokens of relu(k) and v in shared memory at a time (read along the
+// contiguous axis: coalesced) and every thread accumulates up to LA_PER_THREAD entries of S in
+// registers over them, so a chunk is staged once for all entries. Partial sums go to part
+// (splits, HG, E) and la_reduce_kernel adds them in split order (deterministic). With one split
+// the block writes S directly. Summation order: per split in token order, then over splits
+// (fp32; the CPU sums in its own order: NMSE ~1e-14).
+#define LA_PER_THREAD 8
+
+static __global__ void la_sums_kernel(float *part, const float *k, const float *v, int64_t H1, int64_t s_outer,
+                                      int64_t s_inner, int64_t N, int64_t sn, int64_t sc, int d, int T,
+                                      int64_t per_split) {
     extern __shared__ float sm[];
     float *kc = sm, *vc = sm + (size_t)T * d;
-    const int h = blockIdx.x, heads = gridDim.x;
-    const int64_t bi = blockIdx.y;
-    float *Sh = S + (bi * heads + h) * (int64_t)(d + 1) * d;
+    const int64_t hg = blockIdx.x, HG = gridDim.x, split = blockIdx.y;
+    const int64_t off = (hg / H1) * s_outer + (hg % H1) * s_inner;
+    const float *K = k + off, *V = v + off;
     const int E = (d + 1) * d;
-    for (int e0 = 0; e0 < E; e0 += blockDim.x) {
-        const int e = e0 + threadIdx.x, i = e / d, j = e % d;
-        float acc = 0.0f;
-        for (int64_t n0 = 0; n0 < N; n0 += T) {
-            const int nt = (int)(N - n0 < T ? N - n0 : T);
+    const int64_t n_lo = split * per_split, n_hi = n_lo + per_split < N ? n_lo + per_split : N;
+    float *P = part + (split * HG + hg) * (int64_t)E;
+    for (int e0 = 0; e0 < E; e0 += LA_PER_THREAD * (int)blockDim.x) {
+        float acc[LA_PER_THREAD];
+        for (int r = 0; r < LA_PER_THREAD; r++) acc[r] = 0.0f;
+        for (int64_t n0 = n_lo; n0 < n_hi; n0 += T) {
+            const int nt = (int)(n_hi - n0 < T ? n_hi - n0 : T);
             __syncthreads(); // the previous chunk is consumed
             for (int t = threadIdx.x; t < nt * d; t += blockDim.x) {
-                const int64_t at = (bi * N + n0 + t / d) * D + (int64_t)h * d + t % d;
-                const float kv = k[at];
-                kc[t] = kv > 0.0f ? kv : 0.0f;
-                vc[t] = v[at];
+                const int m = sn == 1 ? t % nt : t / d, ch = sn == 1 ? t / nt : t % d;
+                const int64_t at = (n0 + m) * sn + ch * sc;
+                const float kv = K[at];
+                kc[m * d + ch] = kv > 0.0f ? kv : 0.0f;
+                vc[m * d + ch] = V[at];
             }
             __syncthreads();
-            if (e < E)
-                for (int t = 0; t < nt; t++) acc += (i < d ? vc[t * d + i] : 1.0f) * kc[t * d + j];
+            for (int r = 0; r < LA_PER_THREAD; r++) {
+                const int e = e0 + r * (int)blockDim.x + (int)threadIdx.x, i = e / d, j = e % d;
+                if (e >= E) break;
+                float a = acc[r];
+                if (i < d)
+                    for (int m = 0; m < nt; m++) a += vc[m * d + i] * kc[m * d + j];
+                else
+                    for (int m = 0; m < nt; m++) a += kc[m * d + j];
+                acc[r] = a;
+            }
         }
-        if (e < E) Sh[e] = acc;
+        for (int r = 0; r < LA_PER_THREAD; r++) {
+            const int e = e0 + r * (int)blockDim.x + (int)threadIdx.x;
+            if (e < E) P[e] = acc[r];
+        }
     }
+}
+
+// S (n) = sum over the splits of part (splits, n), in split order.
+static __global__ void la_reduce_kernel(float *S, const float *part, int64_t splits, int64_t n) {
+    GRID_STRIDE(e, n) {
+        float s = 0.0f;
+        for (int64_t p = 0; p < splits; p++) s += part[p * n + e];
+        S[e] = s;
+    }
+}
+
+float *sana_cuda_linear_attention_sums(sana_backend *be, const float *k, const float *v, int64_t HG, int64_t H1,
+                                       int64_t s_outer, int64_t s_inner, int64_t N, int64_t sn, int64_t sc, int d,
+                                       const char *what) {
+    cuda_ctx *c = sana_cuda_ctx(be);
+    // Tokens per shared-memory chunk: up to 32, within 32 KiB for k and v together.
+    const int64_t T = d > 4096 ? 1 : (4096 / d < 32 ? 4096 / d : 32), E = (int64_t)(d + 1) * d;
+    const size_t smem = (size_t)(2 * T * d) * sizeof(float);
+    // Blocks: about four per multiprocessor of an H100 over all heads, and at most 32 chunks of
+    // tokens per block; at least two chunks per split.
+    const int64_t chunks = (N + T - 1) / T;
+    int64_t splits = (528 + HG - 1) / HG;
+    if (splits < (chunks + 31) / 32) splits = (chunks + 31) / 32;
+    if (splits > (chunks + 1) / 2) splits = (chunks + 1) / 2;
+    if (splits < 1) splits = 1;
+    if (splits > 65535) splits = 65535;
+    const int64_t per_split = ((chunks + splits - 1) / splits) * T;
+    splits = (N + per_split - 1) / per_split;
+    if (smem > 48 * 1024 || HG > INT32_MAX) {
+        sana_cuda_fail(be, SANA_STATUS_UNSUPPORTED, "%s: %lld heads of dim %d are beyond the kernels' limits", what,
+                       (long long)HG, d);
+        return NULL;
+    }
+    const size_t s_bytes = ((size_t)(HG * E) * sizeof(float) + 255) & ~(size_t)255;
+    float *S = (float *)sana_cuda_scratch(be, s_bytes + (splits > 1 ? (size_t)(splits * HG * E) * sizeof(float) : 0));
+    if (!S) return NULL;
+    float *part = splits > 1 ? (float *)((char *)S + s_bytes) : S;
+    la_sums_kernel<<<dim3((unsigned)HG, (unsigned)splits), CUDA_THREADS, smem, c->stream>>>(part, k, v, H1, s_outer,
+                                                                                         s_inner, N, sn, sc, d, (int)T,
+                                                                                         per_split);
+    if (!sana_cuda_launched(be, what)) return NULL;
+    if (splits > 1) {
+        la_reduce_kernel<<<sana_cuda_blocks(HG * E), CUDA_THREADS, 0, c->stream>>>(S, part, splits, HG * E);
+        if (!sana_cuda_launched(be, what)) return NULL;
+    }
+    return S;
 }
 
 // Pass 2, per token (b, n): o[h*d + i] = (S_h[i] . q'_h) / (S_h[d] . q'_h + eps), q' = relu(q).
@@ -75,20 +146,17 @@ void sana_cuda_linear_attention(sana_backend *be, sana_tensor *o, const sana_ten
     cuda_ctx *c = sana_cuda_ctx(be);
     const int64_t B = q->shape[0], N = q->shape[1], D = q->shape[2], d = D / heads;
     if (B * N * D == 0 || !sana_cuda_enter(be)) return;
-    // Tokens per shared-memory chunk: up to 32, within 32 KiB for k and v together.
-    const int64_t T = d > 4096 ? 1 : (4096 / d < 32 ? 4096 / d : 32);
-    const size_t smem_kv = (size_t)(2 * T * d) * sizeof(float), smem_q = (size_t)D * sizeof(float);
-    if (smem_kv > 48 * 1024 || smem_q > 48 * 1024 || B > 65535) {
+    const size_t smem_q = (size_t)D * sizeof(float);
+    if (smem_q > 48 * 1024 || d > 4096) {
         sana_cuda_fail(be, SANA_STATUS_UNSUPPORTED, "linear_attention: (%lld, %lld, %lld) with %d heads is beyond the "
-                       "kernels' limits (head dim <= 6144, channels <= 12288)",
+                       "kernels' limits (head dim <= 4096, channels <= 12288)",
                        (long long)B, (long long)N, (long long)D, heads);
         return;
     }
-    float *S = (float *)sana_cuda_scratch(be, (size_t)(B * heads * (d + 1) * d) * sizeof(float));
+    // Head hg = (batch, head): token n, channel ch at (hg / heads) N D + (hg % heads) d + n D + ch.
+    float *S = sana_cuda_linear_attention_sums(be, (const float *)k->data, (const float *)v->data, B * heads, heads,
+                                               N * D, d, N, D, 1, (int)d, "linear_attention (sums)");
     if (!S) return;
-    linear_attention_kv_kernel<<<dim3((unsigned)heads, (unsigned)B), CUDA_THREADS, smem_kv, c->stream>>>(
-        S, (const float *)k->data, (const float *)v->data, N, D, (int)d, (int)T);
-    if (!sana_cuda_launched(be, "linear_attention (sums)")) return;
     const int64_t BN = B * N;
     linear_attention_out_kernel<<<(unsigned)(BN > 65535 ? 65535 : BN), CUDA_THREADS, smem_q, c->stream>>>(
         (float *)o->data, (const float *)q->data, S, BN, N, D, (int)d, heads, eps);

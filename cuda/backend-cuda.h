@@ -139,6 +139,15 @@ void *sana_cuda_scratch(sana_backend *be, size_t bytes);
 // a sticky error when out of memory.
 void *sana_cuda_derived(sana_backend *be, const void *key, int kind, size_t bytes, bool *fresh);
 
+// ReLU linear attention's per-head sums (attention.cu), for the DiT's and DC-AE's attention:
+// S (HG, d+1, d) in the scratch, S[hg][i][j] = sum_n v[n, i] relu(k[n, j]) (i < d) and
+// S[hg][d][j] = sum_n relu(k[n, j]), where token n, channel ch of head hg lies at
+// (hg / H1) * s_outer + (hg % H1) * s_inner + n * sn + ch * sc in k and in v. NULL with a sticky
+// error (or while capturing, when the scratch would have to grow: see sana_cuda_scratch).
+float *sana_cuda_linear_attention_sums(sana_backend *be, const float *k, const float *v, int64_t HG, int64_t H1,
+                                       int64_t s_outer, int64_t s_inner, int64_t N, int64_t sn, int64_t sc, int d,
+                                       const char *what);
+
 // Records an out-of-memory error naming the request and what the device has free.
 void sana_cuda_fail_oom(sana_backend *be, size_t bytes, const char *what);
 

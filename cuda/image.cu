@@ -147,36 +147,8 @@ void sana_cuda_pixel_unshuffle(sana_backend *be, sana_tensor *y, const sana_tens
 // Packed linear attention (DC-AE): per head hg = (batch, head), q, k, v are the (d, N) channel
 // blocks [0, d), [d, 2d), [2d, 3d) of the head's 3d channels of qkv.
 
-// Pass 1, one block per head: S (d+1, d), S[i][j] = sum_m v[i, m] k'[j, m], S[d][j] =
-// sum_m k'[j, m], k' = relu(k). T pixels at a time are staged in shared memory (relu(k) and v of
-// the head, 2 T d floats, read along the pixels: coalesced); each thread owns entries of S and
-// sums them over the pixels in order.
-static __global__ void packed_kv_kernel(float *S, const float *qkv, int64_t N, int d, int T) {
-    extern __shared__ float sm[];
-    float *kc = sm, *vc = sm + (size_t)T * d;
-    const int64_t hg = blockIdx.x;
-    const float *k = qkv + (hg * 3 + 1) * d * N, *v = k + (int64_t)d * N;
-    float *Sh = S + hg * (int64_t)(d + 1) * d;
-    const int E = (d + 1) * d;
-    for (int e0 = 0; e0 < E; e0 += blockDim.x) {
-        const int e = e0 + threadIdx.x, i = e / d, j = e % d;
-        float acc = 0.0f;
-        for (int64_t n0 = 0; n0 < N; n0 += T) {
-            const int nt = (int)(N - n0 < T ? N - n0 : T);
-            __syncthreads(); // the previous chunk is consumed
-            for (int t = threadIdx.x; t < nt * d; t += blockDim.x) {
-                const int ch = t / nt, m = t % nt;
-                const float kv = k[(int64_t)ch * N + n0 + m];
-                kc[m * d + ch] = kv > 0.0f ? kv : 0.0f;
-                vc[m * d + ch] = v[(int64_t)ch * N + n0 + m];
-            }
-            __syncthreads();
-            if (e < E)
-                for (int m = 0; m < nt; m++) acc += (i < d ? vc[m * d + i] : 1.0f) * kc[m * d + j];
-        }
-        if (e < E) Sh[e] = acc;
-    }
-}
+// Pass 1: the per-head sums S (d+1, d), S[i][j] = sum_m v[i, m] k'[j, m], S[d][j] = sum_m k'[j, m],
+// by sana_cuda_linear_attention_sums (attention.cu), split over the pixels.
 
 // Pass 2, head hg along grid y, pixels along grid x: o[i, n] = (S[i] . q'_n) / (S[d] . q'_n + eps),
 // q' = relu(q) (the column of q at pixel n); S of the head staged in shared memory.
@@ -210,19 +182,18 @@ void sana_cuda_linear_attention_packed(sana_backend *be, sana_tensor *o, const s
     cuda_ctx *c = sana_cuda_ctx(be);
     const int64_t d = head_dim, HG = qkv->shape[0] * (qkv->shape[1] / (3 * d)), N = qkv->shape[2] * qkv->shape[3];
     if (HG * N == 0 || !sana_cuda_enter(be)) return;
-    // Pixels per shared-memory chunk: up to 32, within 32 KiB for k and v together.
-    const int64_t T = d > 4096 ? 1 : (4096 / d < 32 ? 4096 / d : 32);
-    const size_t smem_kv = (size_t)(2 * T * d) * sizeof(float), smem_s = (size_t)((d + 1) * d) * sizeof(float);
-    if (smem_kv > 48 * 1024 || smem_s > 48 * 1024 || HG > 65535) {
+    const size_t smem_s = (size_t)((d + 1) * d) * sizeof(float);
+    if (smem_s > 48 * 1024 || HG > 65535) {
         sana_cuda_fail(be, SANA_STATUS_UNSUPPORTED,
                        "linear_attention_packed: %lld heads of dim %lld is beyond the kernels' limits (head dim <= 110, "
                        "heads x batch <= 65535)", (long long)HG, (long long)d);
         return;
     }
-    float *S = (float *)sana_cuda_scratch(be, (size_t)(HG * (d + 1) * d) * sizeof(float));
+    // Head hg: channel ch, pixel n of its k at qkv + (3 hg + 1) d N + ch N + n; v d N further.
+    const float *k = (const float *)qkv->data + d * N;
+    float *S = sana_cuda_linear_attention_sums(be, k, k + d * N, HG, 1, 3 * d * N, 0, N, 1, N, (int)d,
+                                               "linear_attention_packed (sums)");
     if (!S) return;
-    packed_kv_kernel<<<(unsigned)HG, CUDA_THREADS, smem_kv, c->stream>>>(S, (const float *)qkv->data, N, (int)d, (int)T);
-    if (!sana_cuda_launched(be, "linear_attention_packed (sums)")) return;
     const int64_t gx = (N + CUDA_THREADS - 1) / CUDA_THREADS;
     packed_out_kernel<<<dim3((unsigned)(gx > 1024 ? 1024 : gx), (unsigned)HG), CUDA_THREADS, smem_s, c->stream>>>(
         (float *)o->data, (const float *)qkv->data, S, N, (int)d, eps);

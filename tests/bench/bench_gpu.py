@@ -211,7 +211,7 @@ def cmd_weights(a):
     cfg.architectures = ["Gemma2Model"]
     with torch.device("meta"):
         model = Gemma2Model(cfg)
-    cfg.torch_dtype = "bfloat16"
+    cfg.dtype = "bfloat16"
     cfg.save_pretrained(te)
     save_file(random_state(model, gemma_rule, torch.bfloat16, dev), os.path.join(te, "model.safetensors"),
               metadata={"format": "pt"})

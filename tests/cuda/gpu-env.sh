@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # gpu-env.sh: sourced by run-gpu-checks.sh and tests/bench/bench_gpu.sh on a borrowed GPU machine
 # (H100/H200, CUDA 13 toolkit, gcc, no registry). Prints the machine, unpacks the build
 # dependencies carried in .gpu-deps/ (tests/cuda/fetch-gpu-deps.sh makes it; .deb files unpacked
