@@ -50,3 +50,22 @@ void sana_graph_slot_free(sana_backend *be, sana_graph_slot *slot) {
     drop(be, slot);
     memset(slot, 0, sizeof *slot);
 }
+
+int sana_graph_cache_run(sana_backend *be, sana_graph_cache *cache, const uint64_t *key, int nkey,
+                         void (*fn)(void *user), void *user) {
+    int pick = -1;
+    for (int i = 0; i < SANA_GRAPH_CACHE_SLOTS && pick < 0; i++)
+        if (cache->slot[i].nkey == nkey && memcmp(cache->slot[i].key, key, (size_t)nkey * sizeof *key) == 0) pick = i;
+    if (pick < 0) { // the least recently used slot (an unused one first)
+        pick = 0;
+        for (int i = 1; i < SANA_GRAPH_CACHE_SLOTS; i++)
+            if (cache->last_use[i] < cache->last_use[pick]) pick = i;
+    }
+    cache->last_use[pick] = ++cache->clock;
+    return sana_graph_run(be, &cache->slot[pick], key, nkey, fn, user);
+}
+
+void sana_graph_cache_free(sana_backend *be, sana_graph_cache *cache) {
+    for (int i = 0; i < SANA_GRAPH_CACHE_SLOTS; i++) sana_graph_slot_free(be, &cache->slot[i]);
+    memset(cache, 0, sizeof *cache);
+}

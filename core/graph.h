@@ -39,6 +39,19 @@ int sana_graph_run(sana_backend *be, sana_graph_slot *slot, const uint64_t *key,
 // Frees the slot's recording (the slot may be used again).
 void sana_graph_slot_free(sana_backend *be, sana_graph_slot *slot);
 
+// A few slots for one stretch of code that runs with several keys (sizes, prompt lengths): a key
+// keeps its slot while it is among the SANA_GRAPH_CACHE_SLOTS last used.
+#define SANA_GRAPH_CACHE_SLOTS 4
+typedef struct sana_graph_cache {
+    sana_graph_slot slot[SANA_GRAPH_CACHE_SLOTS];
+    uint64_t last_use[SANA_GRAPH_CACHE_SLOTS];
+    uint64_t clock;
+} sana_graph_cache;
+
+int sana_graph_cache_run(sana_backend *be, sana_graph_cache *cache, const uint64_t *key, int nkey,
+                         void (*fn)(void *user), void *user);
+void sana_graph_cache_free(sana_backend *be, sana_graph_cache *cache);
+
 // Key building: appends a pointer or an integer.
 typedef struct sana_graph_key {
     uint64_t v[SANA_GRAPH_KEY];

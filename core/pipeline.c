@@ -61,7 +61,7 @@ struct sana_pipeline {
     sana_profile prof; // of the last generation
     // Recorded graphs (graph.h): the transformer's forward (one per step, same tensors) and the
     // decode with its 8-bit conversion.
-    sana_graph_slot g_dit, g_decode;
+    sana_graph_cache g_dit, g_decode;
     // The prompt cache: the last prompt's caption half (embeddings, key bias, the transformer's
     // caption projection and cross-attention keys/values), kept in its own arena and reused when
     // the next generation asks for the same prompt (only seed, size or steps differ).
@@ -180,8 +180,8 @@ void sana_pipeline_profile(const sana_pipeline *p, sana_profile *out) {
 void sana_pipeline_free(sana_pipeline *p) {
     if (!p) return;
     if (p->be) {
-        sana_graph_slot_free(p->be, &p->g_dit);
-        sana_graph_slot_free(p->be, &p->g_decode);
+        sana_graph_cache_free(p->be, &p->g_dit);
+        sana_graph_cache_free(p->be, &p->g_decode);
     }
     prompt_cache_drop(p);
     sana_arena_free(p->pc.arena);
@@ -440,7 +440,7 @@ static void model_forward(loop_state *s, sana_tensor *out, const sana_tensor *x,
         for (int i = 0; i < 4; i++) sana_graph_key_add(&k, (uint64_t)x->shape[i]);
         sana_graph_key_add(&k, (uint64_t)m.block);
         sana_graph_key_add(&k, (uint64_t)m.offset);
-        if (sana_graph_run(be, &p->g_dit, k.v, k.n, dit_call_run, &d) != SANA_GRAPH_EAGER) p->prof.graph_launches++;
+        if (sana_graph_cache_run(be, &p->g_dit, k.v, k.n, dit_call_run, &d) != SANA_GRAPH_EAGER) p->prof.graph_launches++;
     }
     if (step >= 0) {
         mark(be, MARK_STEP0 + 2 * step + 1);
@@ -645,6 +645,7 @@ sana_status sana_generate(sana_pipeline *p, const sana_generate_params *g, sana_
             sana_arena_reset(p->pc.arena, (sana_arena_mark){0, 0});
             if ((s = encode_prompt(p, g, cfg, p->pc.arena, &p->pc.embeds, &p->pc.bias, &p->pc.cap, host, err)))
                 goto done;
+            p->prof.graph_launches += sana_prompt_encoder_stats(p->text).graph_launches;
             if ((s = sana_backend_sync(be, err))) {
                 prompt_cache_drop(p);
                 goto done;
@@ -661,6 +662,7 @@ sana_status sana_generate(sana_pipeline *p, const sana_generate_params *g, sana_
         capp = &p->pc.cap;
     } else {
         if ((s = encode_prompt(p, g, cfg, p->arena, &embeds, &bias, &cap, host, err))) goto done;
+        p->prof.graph_launches += sana_prompt_encoder_stats(p->text).graph_launches;
     }
     if (control) {
         sana_dit_prepare_caption(p->cn->trunk, p->arena, &embeds, &bias, &cn_cap, NULL);
@@ -733,7 +735,7 @@ sana_status sana_generate(sana_pipeline *p, const sana_generate_params *g, sana_
         sana_graph_key_add(&k, (uint64_t)w);
         sana_graph_key_add(&k, (uint64_t)m.block);
         sana_graph_key_add(&k, (uint64_t)m.offset);
-        if (sana_graph_run(be, &p->g_decode, k.v, k.n, decode_call_run, &d) != SANA_GRAPH_EAGER)
+        if (sana_graph_cache_run(be, &p->g_decode, k.v, k.n, decode_call_run, &d) != SANA_GRAPH_EAGER)
             p->prof.graph_launches++;
         if (d.status) {
             s = sana_errorf(err, d.status, "%s", d.err.message);

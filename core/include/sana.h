@@ -283,7 +283,8 @@ typedef struct sana_profile {
     int steps;                          // transformer passes timed (at most SANA_PROFILE_STEPS)
     double step_ms[SANA_PROFILE_STEPS]; // device time of each pass (model forward only)
     bool prompt_cached;                 // the prompt's encoding was reused (same prompt as before)
-    int graph_launches;                 // transformer passes and decodes run as recorded graphs
+    int graph_launches;                 // text-encoder passes, transformer passes and decodes run as
+                                        // recorded graphs
     // Memory the backend holds (weights, activations, scratch, workspaces), now and at most since
     // the pipeline was created, and the device's used and total memory (0: unknown; used counts
     // the driver context and other processes too).

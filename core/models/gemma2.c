@@ -180,9 +180,22 @@ static void layer_forward(sana_gemma2 *m, sana_arena *arena, int i, sana_tensor 
     sana_arena_reset(arena, mark);
 }
 
+void sana_gemma2_embed(sana_gemma2 *m, sana_tensor *X, const sana_tensor *ids, const sana_tap *tap) {
+    sana_op_embedding(m->be, X, ids, &m->embed_tokens, m->config.embed_scale);
+    sana_tap_emit(tap, X, "embed_tokens");
+}
+
+void sana_gemma2_forward_layers(sana_gemma2 *m, sana_arena *arena, sana_tensor *out, sana_tensor *X,
+                                const sana_tensor *key_bias, sana_gemma2_cache *cache, int pos0,
+                                const sana_tap *tap) {
+    const sana_gemma2_config *c = &m->config;
+    for (int i = 0; i < c->num_hidden_layers; i++) layer_forward(m, arena, i, X, key_bias, cache, pos0, tap);
+    rms_norm(m, out, X, &m->norm);
+    sana_tap_emit(tap, out, "norm");
+}
+
 void sana_gemma2_forward(sana_gemma2 *m, sana_arena *arena, sana_tensor *out, const sana_tensor *ids,
                          const sana_tensor *key_bias, sana_gemma2_cache *cache, const sana_tap *tap) {
-    sana_backend *be = m->be;
     const sana_gemma2_config *c = &m->config;
     SANA_ASSERT(ids->ndim == 2 && ids->dtype == SANA_DTYPE_I32);
     const int64_t B = ids->shape[0], N = ids->shape[1], H = c->hidden_size;
@@ -193,11 +206,8 @@ void sana_gemma2_forward(sana_gemma2 *m, sana_arena *arena, sana_tensor *out, co
     sana_arena_mark mark = sana_arena_get_mark(arena);
 
     sana_tensor X = sana_new_f32(arena, B, N, H); // (B, N, H) the residual stream
-    sana_op_embedding(be, &X, ids, &m->embed_tokens, c->embed_scale);
-    sana_tap_emit(tap, &X, "embed_tokens");
-    for (int i = 0; i < c->num_hidden_layers; i++) layer_forward(m, arena, i, &X, key_bias, cache, pos0, tap);
-    rms_norm(m, out, &X, &m->norm);
-    sana_tap_emit(tap, out, "norm");
+    sana_gemma2_embed(m, &X, ids, tap);
+    sana_gemma2_forward_layers(m, arena, out, &X, key_bias, cache, pos0, tap);
     if (cache) cache->length += (int)N;
     sana_arena_reset(arena, mark);
 }

@@ -78,4 +78,14 @@ void sana_gemma2_cache_free(sana_gemma2_cache *cache);
 void sana_gemma2_forward(sana_gemma2 *m, sana_arena *arena, sana_tensor *out, const sana_tensor *ids,
                          const sana_tensor *key_bias, sana_gemma2_cache *cache, const sana_tap *tap);
 
+// The two halves of sana_gemma2_forward, for a caller that records the second as a graph (the
+// embedding waits for the ids on the host, so it cannot be recorded): X (B, N, H) = the scaled
+// embedding rows of ids; then out = the layers and the final norm over X (X is overwritten),
+// which neither reads nor changes cache->length: pos0 is given, and the caller adds N to the
+// length afterwards.
+void sana_gemma2_embed(sana_gemma2 *m, sana_tensor *X, const sana_tensor *ids, const sana_tap *tap);
+void sana_gemma2_forward_layers(sana_gemma2 *m, sana_arena *arena, sana_tensor *out, sana_tensor *X,
+                                const sana_tensor *key_bias, sana_gemma2_cache *cache, int pos0,
+                                const sana_tap *tap);
+
 #endif // SANA_GEMMA2_H

@@ -2,9 +2,11 @@
 #include "prompt-encoder.h"
 
 #include <float.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../graph.h"
 #include "../ops.h"
 #include "../unicode.h"
 #include "../util.h"
@@ -57,6 +59,9 @@ struct sana_prompt_encoder {
     sana_tensor cache_out;    // (capacity, H) last_hidden_state of the cached positions
     float *zeros;             // host zeros for padding rows
     size_t n_zeros;
+    // Recorded graphs of the layers (graph.h), by prompt length and cached prefix; they refer to
+    // the cache's tensors, so they go with it.
+    sana_graph_cache g_layers;
     sana_prompt_stats stats;  // of the last sana_prompt_encode()
 };
 
@@ -94,6 +99,7 @@ fail:
 }
 
 static void drop_cache(sana_prompt_encoder *pe) {
+    sana_graph_cache_free(pe->be, &pe->g_layers);
     sana_gemma2_cache_free(&pe->cache);
     sana_arena_free(pe->cache_arena);
     pe->cache_arena = NULL;
@@ -184,6 +190,26 @@ static const float *zeros(sana_prompt_encoder *pe, size_t n) {
     return pe->zeros;
 }
 
+typedef struct layers_call {
+    sana_prompt_encoder *pe;
+    sana_arena *arena;
+    sana_tensor *out, *X;
+    sana_gemma2_cache *cache;
+    int pos0;
+} layers_call;
+
+static void layers_call_run(void *user) {
+    layers_call *l = user;
+    sana_gemma2_forward_layers(l->pe->model, l->arena, l->out, l->X, NULL, l->cache, l->pos0, NULL);
+}
+
+// Copies rows [k0, k1) of dst from src rows starting at s0 (one copy for the run).
+static void copy_rows(sana_backend *be, sana_tensor *dst2, int k0, int k1, const sana_tensor *src2, int s0) {
+    if (k1 <= k0) return;
+    sana_tensor d = sana_tensor_slice0(*dst2, k0, k1 - k0), src = sana_tensor_slice0(*src2, s0, k1 - k0);
+    sana_copy(be, &d, &src);
+}
+
 // One prompt: rows (L, H) of embeds and L mask values.
 static sana_status encode_one(sana_prompt_encoder *pe, sana_arena *arena, const char *prompt, const char *chi,
                               const sana_prompt_params *p, sana_tensor *rows, float *mask, const sana_tap *tap,
@@ -263,31 +289,58 @@ static sana_status encode_one(sana_prompt_encoder *pe, sana_arena *arena, const 
             free(bias_h);
             bias_p = &bias;
         }
-        sana_gemma2_forward(pe->model, arena, &out, &x, bias_p, p->path == SANA_PROMPT_CACHED && chi ? &pe->cache : NULL,
-                            p->path == SANA_PROMPT_CACHED ? NULL : tap);
+        if (p->path == SANA_PROMPT_CACHED) {
+            // The embedding eagerly (it waits for the ids on the host), the layers as a recorded
+            // graph keyed by every address and position they use (graph.h).
+            sana_gemma2_cache *cache = chi ? &pe->cache : NULL;
+            sana_tensor X = sana_new_f32(arena, 1, end - P, H); // (1, N, H)
+            sana_gemma2_embed(pe->model, &X, &x, NULL);
+            layers_call lc = {.pe = pe, .arena = arena, .out = &out, .X = &X, .cache = cache, .pos0 = P};
+            const sana_arena_mark am = sana_arena_get_mark(arena);
+            sana_graph_key k = {0};
+            sana_graph_key_ptr(&k, out.data);
+            sana_graph_key_ptr(&k, X.data);
+            sana_graph_key_ptr(&k, cache ? cache->k[0].data : NULL);
+            sana_graph_key_ptr(&k, cache ? cache->v[0].data : NULL);
+            sana_graph_key_add(&k, (uint64_t)(end - P));
+            sana_graph_key_add(&k, (uint64_t)P);
+            sana_graph_key_add(&k, (uint64_t)am.block);
+            sana_graph_key_add(&k, (uint64_t)am.offset);
+            if (sana_graph_cache_run(be, &pe->g_layers, k.v, k.n, layers_call_run, &lc) != SANA_GRAPH_EAGER)
+                pe->stats.graph_launches++;
+            if (cache) cache->length += end - P;
+        } else {
+            sana_gemma2_forward(pe->model, arena, &out, &x, bias_p, NULL, tap);
+        }
     }
 
     // Rows [0] + [M-L+1 .. M-1]: from the cache, the forward, or zeros (padding, not computed).
-    const float *zero = zeros(pe, (size_t)H);
+    const float *zero = zeros(pe, (size_t)H * L);
     if (!zero) {
         s = sana_errorf(err, SANA_STATUS_NO_MEMORY, "out of memory");
         goto done;
     }
+    // Row k holds position pos(k) = 0 for k = 0, M - L + k after: runs of consecutive rows come
+    // from the cache, the forward's output and zeros, in that order; one copy per run.
     sana_tensor rows2 = sana_tensor_reshape2(*rows, L, H), out2 = sana_tensor_reshape2(out, out.shape[1], H);
-    for (int k = 0; k < L; k++) {
-        int pos = k == 0 ? 0 : M - L + k;
-        sana_tensor dst = sana_tensor_slice0(rows2, k, 1);
+    int k = 0;
+    while (k < L) {
+        const int pos = k == 0 ? 0 : M - L + k;
+        int k1 = k + 1; // the run [k, k1) of consecutive positions from one source
+        const int lim = pos < P ? P : pos < end ? end : INT_MAX;
+        if (k > 0)
+            while (k1 < L && M - L + k1 < lim) k1++;
         if (pos < P) {
-            sana_tensor src = sana_tensor_slice0(pe->cache_out, pos, 1);
-            sana_copy(be, &dst, &src);
+            copy_rows(be, &rows2, k, k1, &pe->cache_out, pos);
         } else if (pos < end) {
-            sana_tensor src = sana_tensor_slice0(out2, pos - P, 1);
-            sana_copy(be, &dst, &src);
+            copy_rows(be, &rows2, k, k1, &out2, pos - P);
         } else {
+            sana_tensor dst = sana_tensor_slice0(rows2, k, k1 - k);
             sana_upload(be, &dst, zero);
         }
-        mask[k] = (float)amask[pos];
+        k = k1;
     }
+    for (k = 0; k < L; k++) mask[k] = (float)amask[k == 0 ? 0 : M - L + k];
     s = sana_backend_sync(be, err);
     pe->stats.tokens += n_real;
     pe->stats.computed += end - P;

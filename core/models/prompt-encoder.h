@@ -80,6 +80,7 @@ typedef struct sana_prompt_stats {
     int tokens;   // real tokens (BOS included) of the padded sequences
     int computed; // positions the encoder ran
     int cached;   // positions taken from the instruction cache
+    int graph_launches; // layer passes run as recorded graphs (graph.h)
 } sana_prompt_stats;
 
 sana_prompt_stats sana_prompt_encoder_stats(const sana_prompt_encoder *pe);
