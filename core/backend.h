@@ -73,7 +73,8 @@ typedef struct sana_attn_params {
     X(linear_attention_packed)                                                                  \
     X(blend)                                                                                    \
     X(copy2d)                                                                                   \
-    X(to_rgb8)
+    X(to_rgb8)                                                                                  \
+    X(channel_bias_act)
 
 typedef struct sana_backend_ops {
     // y (M, N) = x (M, K) w(N, K)^T + b (N); b may be NULL. x and y are seen as row matrices.
@@ -213,6 +214,11 @@ typedef struct sana_backend_ops {
     // y = v * 255 rounded half to even. Lets a device convert before the copy back (3 bytes a
     // pixel cross the bus instead of 12).
     void (*to_rgb8)(sana_backend *be, sana_tensor *y, const sana_tensor *x);
+    // y = act(x + b[c]) per channel of an image: x, y (B, C, H, W), b (C) a weight of any float
+    // dtype; y may be x. A convolution's bias and the activation after it in one pass (DC-AE's
+    // ResBlock conv1 and GLUMBConv conv_inverted run their convolution without the bias).
+    void (*channel_bias_act)(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                             const sana_tensor *b, sana_act act);
 } sana_backend_ops;
 
 // How a weight will be used, so a backend can choose its stored form (the CUDA backend keeps

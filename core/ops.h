@@ -285,4 +285,12 @@ static inline void sana_op_to_rgb8(sana_backend *be, sana_tensor *y, const sana_
     be->i->ops.to_rgb8(be, y, x);
 }
 
+static inline void sana_op_channel_bias_act(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                                            const sana_tensor *b, sana_act act) {
+    if (sana_op_skip(be)) return;
+    SANA_ASSERT(sana_op_is_image(x) && sana_tensor_same_shape(x, y) && y->dtype == SANA_DTYPE_F32);
+    SANA_ASSERT(sana_tensor_numel(b) == x->shape[1] && sana_is_float(b->dtype) && (unsigned)act < SANA_ACT_COUNT);
+    be->i->ops.channel_bias_act(be, y, x, b, act);
+}
+
 #endif // SANA_OPS_H

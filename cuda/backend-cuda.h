@@ -204,6 +204,8 @@ void sana_cuda_blend(sana_backend *be, sana_tensor *b, const sana_tensor *a, int
 void sana_cuda_copy2d(sana_backend *be, sana_tensor *dst, int dy, int dx, const sana_tensor *src, int sy, int sx,
                       int h, int w);
 void sana_cuda_to_rgb8(sana_backend *be, sana_tensor *y, const sana_tensor *x);
+void sana_cuda_channel_bias_act(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *b,
+                                sana_act act);
 
 // ------------------------------------------------------------------------------------------------
 // Device helpers shared by the kernel files

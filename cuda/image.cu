@@ -276,3 +276,21 @@ void sana_cuda_to_rgb8(sana_backend *be, sana_tensor *y, const sana_tensor *x) {
                                                                                        (const float *)x->data, S, n);
     sana_cuda_launched(be, "to_rgb8");
 }
+
+// ------------------------------------------------------------------------------------------------
+// Per-channel bias and activation
+
+// y = act(x + b[c]) over (B, C, S); one thread per element, in place allowed.
+static __global__ void channel_bias_act_kernel(float *y, const float *x, const void *b, int b_dtype, int64_t C,
+                                               int64_t S, int act, int64_t n) {
+    GRID_STRIDE(e, n) y[e] = sana_act_f(x[e] + sana_ld(b, b_dtype, (e / S) % C), act);
+}
+
+void sana_cuda_channel_bias_act(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *b,
+                                sana_act act) {
+    const int64_t C = x->shape[1], S = x->shape[2] * x->shape[3], n = sana_tensor_numel(x);
+    if (n == 0 || !sana_cuda_enter(be)) return;
+    channel_bias_act_kernel<<<sana_cuda_blocks(n), CUDA_THREADS, 0, sana_cuda_ctx(be)->stream>>>(
+        (float *)y->data, (const float *)x->data, b->data, (int)b->dtype, C, S, (int)act, n);
+    sana_cuda_launched(be, "channel_bias_act");
+}

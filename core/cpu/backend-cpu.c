@@ -218,18 +218,6 @@ static void cpu_axpby(sana_backend *be, sana_tensor *y, float alpha, const sana_
     for (int64_t i = 0; i < n; i++) Y[i] = B ? alpha * A[i] + beta * B[i] : alpha * A[i];
 }
 
-static inline float act_f(float x, sana_act act) {
-    switch (act) {
-    case SANA_ACT_SILU: return x / (1.0f + expf(-x));
-    case SANA_ACT_GELU_TANH: {
-        const float k = 0.7978845608028654f; // sqrt(2/pi)
-        return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
-    }
-    case SANA_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    default: return x;
-    }
-}
-
 static void cpu_act(sana_backend *be, sana_tensor *y, const sana_tensor *x, sana_act act) {
     (void)be;
     const int64_t n = sana_tensor_numel(x);

@@ -6,6 +6,8 @@
 #ifndef SANA_CPU_H
 #define SANA_CPU_H
 
+#include <math.h>
+
 #include "../backend.h"
 #include "../util.h"
 
@@ -49,5 +51,20 @@ void cpu_blend(sana_backend *be, sana_tensor *b, const sana_tensor *a, int axis,
 void cpu_copy2d(sana_backend *be, sana_tensor *dst, int dy, int dx, const sana_tensor *src, int sy,
                 int sx, int h, int w);
 void cpu_to_rgb8(sana_backend *be, sana_tensor *y, const sana_tensor *x);
+void cpu_channel_bias_act(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *b, sana_act act);
+
+// The activations of sana_act (the reference's arithmetic).
+static inline float act_f(float x, sana_act act) {
+    switch (act) {
+    case SANA_ACT_SILU: return x / (1.0f + expf(-x));
+    case SANA_ACT_GELU_TANH: {
+        const float k = 0.7978845608028654f; // sqrt(2/pi)
+        return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+    }
+    case SANA_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    default: return x;
+    }
+}
+
 
 #endif // SANA_CPU_H

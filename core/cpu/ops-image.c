@@ -203,3 +203,16 @@ void cpu_to_rgb8(sana_backend *be, sana_tensor *y, const sana_tensor *x) {
     for (int64_t b = 0; b < B; b++)
         sana_image_to_rgb8((uint8_t *)y->data + b * H * W * 3, (const float *)x->data + b * 3 * H * W, (int)H, (int)W);
 }
+
+void cpu_channel_bias_act(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *b, sana_act act) {
+    const int64_t P = x->shape[0] * x->shape[1], C = x->shape[1], S = x->shape[2] * x->shape[3];
+    float *owned;
+    const float *bias = sana_cpu_as_f32(be, b, &owned);
+    if (!bias) return;
+    const float *X = x->data;
+    float *Y = y->data;
+#pragma omp parallel for if (P * S >= sana_cpu_par_work)
+    for (int64_t p = 0; p < P; p++)
+        for (int64_t i = 0; i < S; i++) Y[p * S + i] = act_f(X[p * S + i] + bias[p % C], act);
+    free(owned);
+}

@@ -381,6 +381,17 @@ static void conv(sana_backend *be, sana_tensor *y, const sana_tensor *x, const s
     sana_op_conv2d(be, y, x, &c->weight, opt(&c->bias), stride, padding, 1, upsample);
 }
 
+// y = act(conv(x) + bias), stride 1, no upsampling: the convolution without its bias, then the
+// bias and the activation in one pass (channel_bias_act).
+static void conv_act(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_dcae_conv_w *c, int padding,
+                     sana_act act) {
+    sana_op_conv2d(be, y, x, &c->weight, NULL, 1, padding, 1, 1);
+    if (sana_tensor_is_bound(&c->bias))
+        sana_op_channel_bias_act(be, y, y, &c->bias, act);
+    else
+        sana_op_act(be, y, y, act);
+}
+
 // y = norm(x) (+ r), channel-wise, eps 1e-5.
 static void norm(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_dcae_norm_w *n,
                  sana_dcae_norm_type type, const sana_tensor *r) {
@@ -395,8 +406,7 @@ static void res_block(sana_backend *be, const sana_dcae_block_w *b, const sana_d
                       sana_tensor *X, span free) {
     const int64_t C = X->shape[1], H = X->shape[2], W = X->shape[3];
     sana_tensor h = take(&free, C, H, W); // (1, C, H, W)
-    conv(be, &h, X, &b->conv1, 1, 1, 1);
-    sana_op_act(be, &h, &h, act_of(st->act_fn));
+    conv_act(be, &h, X, &b->conv1, 1, act_of(st->act_fn));
     conv(be, &h, &h, &b->conv2, 1, 1, 1); // in place
     norm(be, X, &h, &b->norm, st->norm_type, X);
 }
@@ -438,8 +448,7 @@ static void evit_block(sana_backend *be, const sana_dcae_config *c, const sana_d
     // conv_out (GLUMBConv): 1x1 to 8C + SiLU, depthwise 3x3, value * SiLU(gate), 1x1 to C.
     s = free;
     sana_tensor z = take(&s, 8 * C, H, W); // (1, 8C, H, W)
-    conv(be, &z, X, &b->conv_inverted, 1, 0, 1);
-    sana_op_act(be, &z, &z, SANA_ACT_SILU);
+    conv_act(be, &z, X, &b->conv_inverted, 0, SANA_ACT_SILU);
     sana_op_conv2d(be, &z, &z, &b->conv_depth.weight, &b->conv_depth.bias, 1, 1, (int)(8 * C), 1); // in place
     sana_tensor value = chan(&z, 0, 4 * C), gate = chan(&z, 4 * C, 4 * C);
     sana_op_act(be, &gate, &gate, SANA_ACT_SILU);

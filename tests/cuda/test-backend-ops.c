@@ -509,6 +509,16 @@ static void run_to_rgb8(side *s, const op_case *c) {
     sana_op_to_rgb8(s->be, &y, &x);
 }
 
+// p: B, C, H, W, act; F_INPLACE: y is x.
+static void run_channel_bias_act(side *s, const op_case *c) {
+    const int64_t B = c->p[0], C = c->p[1], H = c->p[2], W = c->p[3];
+    sana_tensor x = side_input(s, SHAPE(B, C, H, W), 3.0f, false);
+    if (c->flags & F_INPLACE) side_mark_output(s);
+    sana_tensor b = side_weight(s, c->dtype, SANA_WEIGHT_VECTOR, SHAPE(C), -1, 1);
+    sana_tensor y = c->flags & F_INPLACE ? x : side_output(s, SHAPE(B, C, H, W), false);
+    if (!s->failed) sana_op_channel_bias_act(s->be, &y, &x, &b, (sana_act)c->p[4]);
+}
+
 #define BF16 SANA_DTYPE_BF16
 #define F16 SANA_DTYPE_F16
 #define F32 SANA_DTYPE_F32
@@ -650,6 +660,10 @@ static const op_case cases[] = {
     {"copy2d", "whole (1,4,6,7)", run_copy2d, {1, 4, 6, 7, 6, 7, 0, 0, 0, 0, 6, 7}, F32, 0, {0}, FP32_LIMIT, EMU("0")},
     {"copy2d", "1x1 window, corner to corner", run_copy2d, {1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 1, 1}, F32, 0, {0}, FP32_LIMIT, EMU("0")},
     {"copy2d", "empty window (h=0)", run_copy2d, {1, 2, 3, 4, 3, 4, 1, 1, 0, 0, 0, 2}, F32, 0, {0}, FP32_LIMIT, EMU("0")},
+    // DC-AE: a convolution's bias and activation in one pass
+    {"channel_bias_act", "(2,7,5,9) b=BF16 silu", run_channel_bias_act, {2, 7, 5, 9, SANA_ACT_SILU}, BF16, 0, {0}, FP32_LIMIT, PENDING},
+    {"channel_bias_act", "(1,64,8,8) b=F32 silu in place", run_channel_bias_act, {1, 64, 8, 8, SANA_ACT_SILU}, F32, F_INPLACE, {0}, FP32_LIMIT, PENDING},
+    {"channel_bias_act", "(1,3,1,1) b=F16 relu", run_channel_bias_act, {1, 3, 1, 1, SANA_ACT_RELU}, F16, 0, {0}, FP32_LIMIT, PENDING},
     // The decoder's image to 8-bit RGB (bytes must be identical: limit 0)
     {"to_rgb8", "B=2 3x13x7", run_to_rgb8, {2, 13, 7}, F32, 0, {0}, 0, EMU("0")},
     {"to_rgb8", "B=1 3x1x1", run_to_rgb8, {1, 1, 1}, F32, 0, {0}, 0, EMU("0")},
