@@ -166,8 +166,12 @@ sana_status sana_model_resolve(const char *model, char *path, size_t size, sana_
             return SANA_OK;
         }
         char entry[512], hub[4096], full[4096];
-        // A path (absolute, relative with ./ or ../, or ~) that is not a folder.
-        if (model[0] == '/' || model[0] == '.' || model[0] == '~') {
+        // A path (absolute, relative with ./ or ../, ~, or whose first component is a local
+        // folder, such as build/model) that is not a folder.
+        char first[256];
+        const char *slash = strchr(model, '/');
+        snprintf(first, sizeof first, "%.*s", slash ? (int)(slash - model) : 0, model);
+        if (model[0] == '/' || model[0] == '.' || model[0] == '~' || (first[0] && is_dir(first))) {
             struct stat sb;
             return sana_errorf(err, SANA_STATUS_BAD_MODEL, "model folder %s: not a folder (%s)", model,
                                stat(model, &sb) != 0 ? strerror(errno) : "it is a file");

@@ -59,7 +59,10 @@ def ours(sana, model, size, steps, runs, threads):
     cmd = [".ci/trixie", "run", "env", f"OMP_NUM_THREADS={threads}", sana, "bench", "--model", model,
            "--width", str(size), "--height", str(size), "--steps", str(steps), "--runs", str(runs), "--no-binning",
            "--device", "cpu", "--threads", str(threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"our side failed: {p.stderr.strip()}")
+    out = p.stdout
     print(out, end="")
     stages = {}
     for key, name in (("encode", "Encoding prompt"), ("denoise", "Denoising"), ("decode", "Decoding"),

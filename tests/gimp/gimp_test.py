@@ -146,6 +146,32 @@ def scenario_generate(args):
         check(ok, "layer pixels match `sana generate` within 2/255", detail)
 
 
+def scenario_precision(args):
+    """A 32-bit float linear-light image: babl converts the sRGB 8-bit result into it, so the
+    exported layer still matches `sana generate` within 2/255."""
+    out_png = os.path.join(args.workdir, "gimp-float.png")
+    script = f"""
+(let* ((img (gimp-image-new 96 64 RGB))
+       (bg (gimp-layer-new img "bg" 96 64 RGB-IMAGE 100 LAYER-MODE-NORMAL)))
+  (gimp-image-insert-layer img bg 0 0)
+  (gimp-image-convert-precision img PRECISION-FLOAT-LINEAR)
+  (let ((layer {generate_call(args, "#:image img #:width 96 #:height 64")}))
+    {report(("precision", num("(gimp-image-get-precision img)")))}
+    (gimp-item-set-visible bg FALSE)
+    (gimp-file-save RUN-NONINTERACTIVE img {scheme_str(out_png)} -1)
+    (gimp-image-delete img)))
+"""
+    rc, out, r = run_gimp(args, script)
+    check(rc == 0, "GIMP batch run on a float linear image succeeded", f"exit {rc}\n{out[-3000:]}")
+    ref_png = os.path.join(args.workdir, "cli.png")
+    p = subprocess.run([args.sana, "generate", "--model", args.model, "--prompt", PROMPT, "--steps", "2", "--seed", "7",
+                        "--width", "96", "--height", "64", "--output", ref_png, "--quiet"],
+                       capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
+    if check(p.returncode == 0 and os.path.exists(out_png), "both images were written", p.stderr[-2000:]):
+        ok, detail = images_close(out_png, ref_png, 2)
+        check(ok, "the layer, stored as linear float, exports back within 2/255 of `sana generate`", detail)
+
+
 def scenario_no_image(args):
     """Called without an image: a new image of the requested size holding the layer."""
     script = f"""
@@ -284,6 +310,7 @@ def scenario_controlnet(args):
 SCENARIOS = {
     "generate": scenario_generate,
     "no-image": scenario_no_image,
+    "precision": scenario_precision,
     "missing-model": scenario_missing_model,
     "gray": scenario_gray,
     "bad-input": scenario_bad_input,

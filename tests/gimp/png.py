@@ -1,4 +1,5 @@
-"""A minimal PNG reader for the GIMP tests (8-bit gray/RGB/RGBA, non-interlaced), stdlib only."""
+"""A minimal PNG reader for the GIMP tests (8- or 16-bit gray/RGB/RGBA, non-interlaced), stdlib only.
+Rows come back as 8-bit samples (16-bit ones rounded: v / 257)."""
 
 import struct
 import zlib
@@ -35,18 +36,19 @@ def read(path):
             break
     width, height, depth, color, _, _, interlace = ihdr
     channels = {0: 1, 2: 3, 4: 2, 6: 4}.get(color)
-    if depth != 8 or channels is None or interlace:
-        raise ValueError(f"{path}: only 8-bit non-interlaced gray/RGB/RGBA PNGs are read here")
+    if depth not in (8, 16) or channels is None or interlace:
+        raise ValueError(f"{path}: only 8/16-bit non-interlaced gray/RGB/RGBA PNGs are read here")
     raw = zlib.decompress(idat)
-    stride = width * channels
+    bpp = channels * depth // 8
+    stride = width * bpp
     rows, prev = [], bytearray(stride)
     for y in range(height):
         ftype = raw[y * (stride + 1)]
         line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
         for i in range(stride):
-            a = line[i - channels] if i >= channels else 0
+            a = line[i - bpp] if i >= bpp else 0
             b = prev[i]
-            c = prev[i - channels] if i >= channels else 0
+            c = prev[i - bpp] if i >= bpp else 0
             if ftype == 1:
                 line[i] = (line[i] + a) & 255
             elif ftype == 2:
@@ -55,6 +57,8 @@ def read(path):
                 line[i] = (line[i] + ((a + b) >> 1)) & 255
             elif ftype == 4:
                 line[i] = (line[i] + _paeth(a, b, c)) & 255
-        rows.append(bytes(line))
         prev = line
+        if depth == 16:
+            line = bytearray((line[2 * k] * 256 + line[2 * k + 1] + 128) // 257 for k in range(width * channels))
+        rows.append(bytes(line))
     return Image(width, height, channels, rows)

@@ -22,38 +22,6 @@
 #define MAX_REL 1e-4
 #define MIN_COS 0.99999
 
-typedef struct tap_state {
-    sana_backend *be;
-    const sana_safetensors *ref;
-    const char *prefix; // prepended to the C model's tap names
-    bool *seen;
-    int failures;
-} tap_state;
-
-static void check(tap_state *s, const char *name, const sana_tensor *t) {
-    int idx = sana_st_index(s->ref, name);
-    if (idx < 0) return;
-    s->seen[idx] = true;
-    sana_tensor ref = fx_get(s->ref, name);
-    if (sana_tensor_numel(&ref) != sana_tensor_numel(t)) {
-        char a[64], b[64];
-        printf("FAIL %s: shape %s, reference %s\n", name, sana_shape_str(t, a, sizeof a),
-               sana_shape_str(&ref, b, sizeof b));
-        s->failures++;
-        return;
-    }
-    float *got = fx_download(s->be, t);
-    if (!compare_report(name, got, ref.data, (size_t)sana_tensor_numel(t), MAX_REL, MIN_COS)) s->failures++;
-    free(got);
-}
-
-static void on_tap(void *user, const char *name, const sana_tensor *t) {
-    tap_state *s = user;
-    char full[300];
-    snprintf(full, sizeof full, "%s%s", s->prefix, name);
-    check(s, full, t);
-}
-
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
@@ -95,8 +63,8 @@ int main(int argc, char **argv) {
     sana_upload(be, &bias, bias_h);
     free(bias_h);
 
-    tap_state s = {.be = be, .ref = ref, .prefix = "controlnet.", .seen = calloc((size_t)sana_st_count(ref), 1)};
-    sana_tap tap = {.fn = on_tap, .user = &s};
+    fx_taps s;
+    sana_tap tap = fx_taps_begin(&s, be, ref, "controlnet.", MAX_REL, MIN_COS);
     sana_dit_caption base_cap, cn_cap;
     sana_dit_prepare_caption(base, arena, &y, &bias, &base_cap, NULL);
     sana_dit_prepare_caption(cn->trunk, arena, &y, &bias, &cn_cap, NULL);
@@ -113,25 +81,18 @@ int main(int argc, char **argv) {
     sana_tensor out = sana_new_f32(arena, B, C, h, w);
     sana_controlnet_forward_base(cn, base, arena, &out, &x, &ctrl, scale, SANA_CONTROLNET_DIFFUSERS, &base_cap, &cn_cap,
                                  &t, gp, NULL, NULL);
-    check(&s, "output", &out);
+    fx_taps_check(&s, "output", &out);
     s.prefix = "nvlabs.";
     sana_controlnet_forward_base(cn, base, arena, &out, &x, &ctrl, scale, SANA_CONTROLNET_NVLABS, &base_cap, &cn_cap,
                                  &t, gp, &tap, NULL);
-    check(&s, "nvlabs.output", &out);
+    fx_taps_check(&s, "nvlabs.output", &out);
     sana_dit_forward(base, arena, &out, &x, &base_cap, &t, gp, NULL);
-    check(&s, "output.no_control", &out);
+    fx_taps_check(&s, "output.no_control", &out);
     fx_check(sana_backend_sync(be, &err), &err, "forward");
 
-    for (int i = 0; i < sana_st_count(ref); i++) {
-        const char *name = sana_st_name(ref, i);
-        if (strncmp(name, "input.", 6) != 0 && !s.seen[i]) {
-            printf("FAIL %s: in the reference but never checked\n", name);
-            s.failures++;
-        }
-    }
-    printf("%s: %d failure(s)\n", dir, s.failures);
+    const int failures = fx_taps_end(&s, "input.", NULL);
+    printf("%s: %d failure(s)\n", dir, failures);
     free(res);
-    free(s.seen);
     sana_dit_caption_free(&base_cap);
     sana_dit_caption_free(&cn_cap);
     sana_arena_free(arena);
@@ -139,5 +100,5 @@ int main(int argc, char **argv) {
     sana_controlnet_free(cn);
     sana_dit_free(base);
     sana_backend_free(be);
-    return s.failures ? 1 : 0;
+    return failures ? 1 : 0;
 }

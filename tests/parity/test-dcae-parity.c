@@ -34,47 +34,12 @@
 #define MAX_REL_BF16 6e-2
 #define MIN_COS_BF16 0.9995
 
-typedef struct tap_state {
-    sana_backend *be;
-    double max_rel, min_cos;
-    const sana_safetensors *ref;
-    bool *seen;
-    int failures;
-} tap_state;
-
-static void on_tap(void *user, const char *name, const sana_tensor *t) {
-    tap_state *s = user;
-    int idx = sana_st_index(s->ref, name);
-    if (idx < 0) return; // a tap the reference does not dump
-    s->seen[idx] = true;
-    sana_tensor ref = fx_get(s->ref, name);
-    if (!sana_tensor_same_shape(&ref, t)) {
-        char a[64], b[64];
-        printf("FAIL %s: shape %s, reference %s\n", name, sana_shape_str(t, a, sizeof a),
-               sana_shape_str(&ref, b, sizeof b));
-        s->failures++;
-        return;
-    }
-    float *got = fx_download(s->be, t);
-    if (!compare_report(name, got, ref.data, (size_t)sana_tensor_numel(t), s->max_rel, s->min_cos)) s->failures++;
-    free(got);
-}
-
-// Compares backend tensor t with reference `name`; returns 1 on failure.
 static double max_rel = MAX_REL, min_cos = MIN_COS;
 
+// Compares backend tensor t with reference `name`; returns 1 on failure.
 static int compare_output(sana_backend *be, const sana_safetensors *ref, const char *name, const char *label,
                           const sana_tensor *t) {
-    sana_tensor r = fx_get(ref, name);
-    if (!sana_tensor_same_shape(&r, t)) {
-        char a[64], b[64];
-        printf("FAIL %s: shape %s, reference %s\n", label, sana_shape_str(t, a, sizeof a), sana_shape_str(&r, b, sizeof b));
-        return 1;
-    }
-    float *got = fx_download(be, t);
-    int bad = !compare_report(label, got, r.data, (size_t)sana_tensor_numel(t), max_rel, min_cos);
-    free(got);
-    return bad;
+    return !fx_compare(be, ref, name, label, t, max_rel, min_cos);
 }
 
 static sana_tensor new_like(sana_arena *arena, int64_t b, int64_t c, int64_t h, int64_t w) {
@@ -82,35 +47,14 @@ static sana_tensor new_like(sana_arena *arena, int64_t b, int64_t c, int64_t h, 
 }
 
 int main(int argc, char **argv) {
-    const char *dir = NULL, *device = "cpu";
-    bool expect_module = false, bad = false;
-    double rel_arg = -1, cos_arg = -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
-            device = argv[++i];
-        else if (strcmp(argv[i], "--max-rel") == 0 && i + 1 < argc)
-            rel_arg = atof(argv[++i]);
-        else if (strcmp(argv[i], "--min-cos") == 0 && i + 1 < argc)
-            cos_arg = atof(argv[++i]);
-        else if (strcmp(argv[i], "--expect-module") == 0)
-            expect_module = true;
-        else if (!dir && argv[i][0] != '-')
-            dir = argv[i];
-        else
-            bad = true;
-    }
-    if (!dir || bad) {
-        fprintf(stderr, "usage: %s FIXTURE_DIR [--device DEV [--expect-module]] [--max-rel R --min-cos C]\n",
-                argv[0]);
-        return 2;
-    }
+    fx_args args;
+    sana_backend *be = fx_parity_setup(argc, argv, MAX_REL, MIN_COS, MAX_REL_BF16, MIN_COS_BF16, &args);
+    const char *dir = args.dir;
+    const bool cpu = strcmp(be->i->name, "cpu") == 0;
+    max_rel = args.max_rel;
+    min_cos = args.min_cos;
     char path[4096];
     sana_error err = {0};
-    sana_backend *be = fx_backend(device, expect_module);
-    const bool cpu = strcmp(be->i->name, "cpu") == 0;
-    max_rel = rel_arg >= 0 ? rel_arg : cpu ? MAX_REL : MAX_REL_BF16;
-    min_cos = cos_arg >= 0 ? cos_arg : cpu ? MIN_COS : MIN_COS_BF16;
-    printf("device %s (%s): limits rel <= %g, cos >= %g\n", device, be->i->name, max_rel, min_cos);
     sana_dcae *m;
     fx_check(sana_dcae_load(sana_path_join(path, sizeof path, dir, "vae"), be, SANA_DCAE_ENCODER | SANA_DCAE_DECODER, &m,
                             &err),
@@ -122,9 +66,8 @@ int main(int argc, char **argv) {
 
     // Batch 1, every tap; then the same with one-row convolution bands (outputs only).
     sana_safetensors *ref = fx_open(sana_path_join(path, sizeof path, dir, "taps.safetensors"));
-    tap_state s = {.be = be, .max_rel = max_rel, .min_cos = min_cos, .ref = ref,
-                   .seen = calloc((size_t)sana_st_count(ref), 1)};
-    sana_tap tap = {.fn = on_tap, .user = &s};
+    fx_taps taps;
+    sana_tap tap = fx_taps_begin(&taps, be, ref, NULL, max_rel, min_cos);
     const sana_dcae_tiling off = {.mode = SANA_DCAE_TILING_OFF};
     sana_tensor z = fx_upload(be, arena, ref, "input.latent"), x = fx_upload(be, arena, ref, "input.image");
     sana_tensor img = new_like(arena, 1, c->in_channels, z.shape[2] * r, z.shape[3] * r);
@@ -142,15 +85,7 @@ int main(int argc, char **argv) {
     }
     sana_cpu_conv_col_floats = bands;
     sana_cpu_par_work = par;
-    for (int i = 0; i < sana_st_count(ref); i++) {
-        const char *name = sana_st_name(ref, i);
-        if (strncmp(name, "input.", 6) != 0 && strncmp(name, "output.", 7) != 0 && !s.seen[i]) {
-            printf("FAIL %s: in the reference but never emitted by the C model\n", name);
-            failures++;
-        }
-    }
-    failures += s.failures;
-    free(s.seen);
+    failures += fx_taps_end(&taps, "input.", "output.", NULL);
     sana_st_free(ref);
 
     // Batch 2, non-square: untiled, tiled on request, and tiled because AUTO's budget is small.

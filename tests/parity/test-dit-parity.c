@@ -28,62 +28,12 @@
 #define MAX_REL_BF16 3e-2
 #define MIN_COS_BF16 0.9995
 
-typedef struct tap_state {
-    sana_backend *be;
-    double max_rel, min_cos;
-    const sana_safetensors *ref;
-    bool *seen;
-    int failures;
-} tap_state;
-
-static void on_tap(void *user, const char *name, const sana_tensor *t) {
-    tap_state *s = user;
-    int idx = sana_st_index(s->ref, name);
-    if (idx < 0) return; // a tap the reference does not dump
-    s->seen[idx] = true;
-    sana_tensor ref = fx_get(s->ref, name);
-    if (sana_tensor_numel(&ref) != sana_tensor_numel(t)) {
-        char a[64], b[64];
-        printf("FAIL %s: shape %s, reference %s\n", name, sana_shape_str(t, a, sizeof a),
-               sana_shape_str(&ref, b, sizeof b));
-        s->failures++;
-        return;
-    }
-    float *got = fx_download(s->be, t);
-    if (!compare_report(name, got, ref.data, (size_t)sana_tensor_numel(t), s->max_rel, s->min_cos)) s->failures++;
-    free(got);
-}
-
 int main(int argc, char **argv) {
-    const char *dir = NULL, *device = "cpu";
-    bool expect_module = false, bad = false;
-    double max_rel = -1, min_cos = -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
-            device = argv[++i];
-        else if (strcmp(argv[i], "--max-rel") == 0 && i + 1 < argc)
-            max_rel = atof(argv[++i]);
-        else if (strcmp(argv[i], "--min-cos") == 0 && i + 1 < argc)
-            min_cos = atof(argv[++i]);
-        else if (strcmp(argv[i], "--expect-module") == 0)
-            expect_module = true;
-        else if (!dir && argv[i][0] != '-')
-            dir = argv[i];
-        else
-            bad = true;
-    }
-    if (!dir || bad) {
-        fprintf(stderr, "usage: %s FIXTURE_DIR [--device DEV [--expect-module]] [--max-rel R --min-cos C]\n",
-                argv[0]);
-        return 2;
-    }
+    fx_args args;
+    sana_backend *be = fx_parity_setup(argc, argv, MAX_REL, MIN_COS, MAX_REL_BF16, MIN_COS_BF16, &args);
+    const char *dir = args.dir;
     char path[4096];
     sana_error err = {0};
-    sana_backend *be = fx_backend(device, expect_module);
-    const bool fp32 = strcmp(be->i->name, "cpu") == 0;
-    if (max_rel < 0) max_rel = fp32 ? MAX_REL : MAX_REL_BF16;
-    if (min_cos < 0) min_cos = fp32 ? MIN_COS : MIN_COS_BF16;
-    printf("device %s (%s): limits rel <= %g, cos >= %g\n", device, be->i->name, max_rel, min_cos);
     sana_dit *m;
     fx_check(sana_dit_load(sana_path_join(path, sizeof path, dir, "transformer"), be, &m, &err), &err,
              "load transformer");
@@ -105,31 +55,20 @@ int main(int argc, char **argv) {
     sana_upload(be, &bias, bias_h);
     free(bias_h);
 
-    tap_state s = {.be = be,
-                   .max_rel = max_rel,
-                   .min_cos = min_cos,
-                   .ref = ref,
-                   .seen = calloc((size_t)sana_st_count(ref), 1)};
-    sana_tap tap = {.fn = on_tap, .user = &s};
+    fx_taps taps;
+    sana_tap tap = fx_taps_begin(&taps, be, ref, NULL, args.max_rel, args.min_cos);
     sana_dit_caption cap;
     sana_dit_prepare_caption(m, arena, &y, &bias, &cap, &tap);
     sana_tensor out = sana_new_f32(arena, x.shape[0], m->config.out_channels, x.shape[2], x.shape[3]);
     sana_dit_forward(m, arena, &out, &x, &cap, &t, guided ? &g : NULL, &tap);
     fx_check(sana_backend_sync(be, &err), &err, "forward");
 
-    for (int i = 0; i < sana_st_count(ref); i++) {
-        const char *name = sana_st_name(ref, i);
-        if (strncmp(name, "input.", 6) != 0 && !s.seen[i]) {
-            printf("FAIL %s: in the reference but never emitted by the C model\n", name);
-            s.failures++;
-        }
-    }
-    printf("%s: %d failure(s)\n", dir, s.failures);
+    const int failures = fx_taps_end(&taps, "input.", NULL);
+    printf("%s: %d failure(s)\n", dir, failures);
     sana_dit_caption_free(&cap);
-    free(s.seen);
     sana_arena_free(arena);
     sana_st_free(ref);
     sana_dit_free(m);
     sana_backend_free(be);
-    return s.failures ? 1 : 0;
+    return failures ? 1 : 0;
 }

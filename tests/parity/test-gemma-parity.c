@@ -35,31 +35,6 @@
 #define MAX_REL_BF16 6e-2
 #define MIN_COS_BF16 0.9995
 
-typedef struct tap_state {
-    sana_backend *be;
-    double max_rel, min_cos;
-    const sana_safetensors *ref;
-    bool *seen;
-    int failures;
-} tap_state;
-
-static void on_tap(void *user, const char *name, const sana_tensor *t) {
-    tap_state *s = user;
-    int idx = sana_st_index(s->ref, name);
-    if (idx < 0) return;
-    s->seen[idx] = true;
-    sana_tensor ref = fx_get(s->ref, name);
-    if (sana_tensor_numel(&ref) != sana_tensor_numel(t)) {
-        char a[64], b[64];
-        printf("FAIL %s: shape %s, reference %s\n", name, sana_shape_str(t, a, sizeof a), sana_shape_str(&ref, b, sizeof b));
-        s->failures++;
-        return;
-    }
-    float *got = fx_download(s->be, t);
-    if (!compare_report(name, got, ref.data, (size_t)sana_tensor_numel(t), s->max_rel, s->min_cos)) s->failures++;
-    free(got);
-}
-
 static sana_tensor upload_ids(sana_backend *be, sana_arena *arena, const int32_t *ids, int64_t B, int64_t N) {
     sana_tensor t = sana_arena_tensor(arena, SANA_DTYPE_I32, 2, (int64_t[]){B, N});
     sana_upload(be, &t, ids);
@@ -67,35 +42,12 @@ static sana_tensor upload_ids(sana_backend *be, sana_arena *arena, const int32_t
 }
 
 int main(int argc, char **argv) {
-    const char *dir = NULL, *device = "cpu";
-    bool expect_module = false, bad = false;
-    double max_rel = -1, min_cos = -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
-            device = argv[++i];
-        else if (strcmp(argv[i], "--max-rel") == 0 && i + 1 < argc)
-            max_rel = atof(argv[++i]);
-        else if (strcmp(argv[i], "--min-cos") == 0 && i + 1 < argc)
-            min_cos = atof(argv[++i]);
-        else if (strcmp(argv[i], "--expect-module") == 0)
-            expect_module = true;
-        else if (!dir && argv[i][0] != '-')
-            dir = argv[i];
-        else
-            bad = true;
-    }
-    if (!dir || bad) {
-        fprintf(stderr, "usage: %s FIXTURE_DIR [--device DEV [--expect-module]] [--max-rel R --min-cos C]\n",
-                argv[0]);
-        return 2;
-    }
+    fx_args args;
+    sana_backend *be = fx_parity_setup(argc, argv, MAX_REL, MIN_COS, MAX_REL_BF16, MIN_COS_BF16, &args);
+    const char *dir = args.dir;
+    const double max_rel = args.max_rel, min_cos = args.min_cos;
     char path[4096];
     sana_error err = {0};
-    sana_backend *be = fx_backend(device, expect_module);
-    const bool fp32 = strcmp(be->i->name, "cpu") == 0;
-    if (max_rel < 0) max_rel = fp32 ? MAX_REL : MAX_REL_BF16;
-    if (min_cos < 0) min_cos = fp32 ? MIN_COS : MIN_COS_BF16;
-    printf("device %s (%s): limits rel <= %g, cos >= %g\n", device, be->i->name, max_rel, min_cos);
     sana_gemma2 *m;
     fx_check(sana_gemma2_load(sana_path_join(path, sizeof path, dir, "text_encoder"), be, &m, &err), &err,
              "load text_encoder");
@@ -116,22 +68,15 @@ int main(int argc, char **argv) {
     }
 
     // 1. The padded batch, every tap.
-    tap_state s = {.be = be, .max_rel = max_rel, .min_cos = min_cos, .ref = ref,
-                   .seen = calloc((size_t)sana_st_count(ref), 1)};
-    sana_tap tap = {.fn = on_tap, .user = &s};
+    fx_taps taps;
+    sana_tap tap = fx_taps_begin(&taps, be, ref, NULL, max_rel, min_cos);
     sana_tensor x = upload_ids(be, arena, ids, B, L);
     sana_tensor bias = sana_new_f32(arena, B, L);
     sana_upload(be, &bias, bias_h);
     sana_tensor out = sana_new_f32(arena, B, L, H);
     sana_gemma2_forward(m, arena, &out, &x, &bias, NULL, &tap);
     fx_check(sana_backend_sync(be, &err), &err, "forward");
-    for (int i = 0; i < sana_st_count(ref); i++) {
-        const char *name = sana_st_name(ref, i);
-        if (strncmp(name, "input.", 6) != 0 && !s.seen[i]) {
-            printf("FAIL %s: in the reference but never emitted by the C model\n", name);
-            s.failures++;
-        }
-    }
+    int failures = fx_taps_end(&taps, "input.", NULL);
 
     // 2. and 3. One sequence at a time, its real tokens only; then through the cache.
     const float *want = fx_get(ref, "norm").data; // (B, L, H)
@@ -144,7 +89,7 @@ int main(int argc, char **argv) {
         float *got = fx_download(be, &ob);
         char name[160];
         snprintf(name, sizeof name, "norm[%lld, :%lld] real tokens", (long long)b, (long long)n);
-        if (!compare_report(name, got, want + b * L * H, (size_t)(n * H), max_rel, min_cos)) s.failures++;
+        if (!compare_report(name, got, want + b * L * H, (size_t)(n * H), max_rel, min_cos)) failures++;
         free(got);
 
         for (int64_t split = 1; split < n; split += SANA_MAX(1, n / 2)) {
@@ -162,7 +107,7 @@ int main(int argc, char **argv) {
             snprintf(name, sizeof name, "norm[%lld] cache %lld + %lld", (long long)b, (long long)split,
                      (long long)(n - split));
             if (!compare_report(name, cat, want + b * L * H, (size_t)(n * H), max_rel, min_cos) || cache.length != n)
-                s.failures++;
+                failures++;
             free(g1);
             free(g2);
             free(cat);
@@ -171,8 +116,7 @@ int main(int argc, char **argv) {
         sana_arena_reset(arena, mark);
     }
 
-    printf("%s: %d failure(s)\n", dir, s.failures);
-    free(s.seen);
+    printf("%s: %d failure(s)\n", dir, failures);
     free(ids);
     free(bias_h);
     free(real);
@@ -180,5 +124,5 @@ int main(int argc, char **argv) {
     sana_st_free(ref);
     sana_gemma2_free(m);
     sana_backend_free(be);
-    return s.failures ? 1 : 0;
+    return failures ? 1 : 0;
 }

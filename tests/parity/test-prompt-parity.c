@@ -47,37 +47,15 @@ static char *unhex(const char *h) {
 static const char *path_name[] = {"cached", "real", "upstream"};
 
 int main(int argc, char **argv) {
-    const char *data = NULL, *device = "cpu";
-    bool expect_module = false, bad = false;
-    double max_rel = -1, min_cos = -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
-            device = argv[++i];
-        else if (strcmp(argv[i], "--max-rel") == 0 && i + 1 < argc)
-            max_rel = atof(argv[++i]);
-        else if (strcmp(argv[i], "--min-cos") == 0 && i + 1 < argc)
-            min_cos = atof(argv[++i]);
-        else if (strcmp(argv[i], "--expect-module") == 0)
-            expect_module = true;
-        else if (!data && argv[i][0] != '-')
-            data = argv[i];
-        else
-            bad = true;
-    }
-    if (!data || bad) {
-        fprintf(stderr, "usage: %s DATA_DIR [--device DEV [--expect-module]] [--max-rel R --min-cos C]\n", argv[0]);
-        return 2;
-    }
+    fx_args args;
+    sana_backend *be = fx_parity_setup(argc, argv, MAX_REL, MIN_COS, MAX_REL_BF16, MIN_COS_BF16, &args);
+    const char *data = args.dir;
+    const double max_rel = args.max_rel, min_cos = args.min_cos;
     char tok_dir[4096], te_dir[4096], path[4096], fixture[4096];
     sana_path_join(tok_dir, sizeof tok_dir, data, "tokenizer-gemma");
     sana_path_join(fixture, sizeof fixture, data, "gemma-prompt");
     sana_path_join(te_dir, sizeof te_dir, fixture, "text_encoder");
     sana_error err = {0};
-    sana_backend *be = fx_backend(device, expect_module);
-    const bool fp32 = strcmp(be->i->name, "cpu") == 0;
-    if (max_rel < 0) max_rel = fp32 ? MAX_REL : MAX_REL_BF16;
-    if (min_cos < 0) min_cos = fp32 ? MIN_COS : MIN_COS_BF16;
-    printf("device %s (%s): limits rel <= %g, cos >= %g\n", device, be->i->name, max_rel, min_cos);
     sana_prompt_encoder *pe;
     fx_check(sana_prompt_encoder_new(tok_dir, te_dir, be, &pe, &err), &err, "prompt encoder");
     sana_safetensors *ref = fx_open(sana_path_join(path, sizeof path, fixture, "prompt_embeds.safetensors"));
