@@ -74,7 +74,8 @@ typedef struct sana_attn_params {
     X(blend)                                                                                    \
     X(copy2d)                                                                                   \
     X(to_rgb8)                                                                                  \
-    X(channel_bias_act)
+    X(channel_bias_act)                                                                         \
+    X(dwconv3x3_glu)
 
 typedef struct sana_backend_ops {
     // y (M, N) = x (M, K) w(N, K)^T + b (N); b may be NULL. x and y are seen as row matrices.
@@ -219,6 +220,12 @@ typedef struct sana_backend_ops {
     // ResBlock conv1 and GLUMBConv conv_inverted run their convolution without the bias).
     void (*channel_bias_act)(sana_backend *be, sana_tensor *y, const sana_tensor *x,
                              const sana_tensor *b, sana_act act);
+    // The middle of SANA's Mix-FFN (GLUMBConv), channels last: x (B, H*W, 2F) the 1x1
+    // convolution's output; z = act_in(x); d = dwconv3x3(z, w, b) as the dwconv3x3 slot (w
+    // (2F, 1, 3, 3), b (2F) or NULL); y (B, H*W, F) = d[..., :F] * act_gate(d[..., F:]) as glu.
+    // act, dwconv3x3 and glu in one pass, with their arithmetic.
+    void (*dwconv3x3_glu)(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                          const sana_tensor *b, int H, int W, sana_act act_in, sana_act act_gate);
 } sana_backend_ops;
 
 // How a weight will be used, so a backend can choose its stored form (the CUDA backend keeps

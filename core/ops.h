@@ -293,4 +293,16 @@ static inline void sana_op_channel_bias_act(sana_backend *be, sana_tensor *y, co
     be->i->ops.channel_bias_act(be, y, x, b, act);
 }
 
+static inline void sana_op_dwconv3x3_glu(sana_backend *be, sana_tensor *y, const sana_tensor *x,
+                                         const sana_tensor *w, const sana_tensor *b, int H, int W,
+                                         sana_act act_in, sana_act act_gate) {
+    if (sana_op_skip(be)) return;
+    SANA_ASSERT(x->ndim == 3 && y->ndim == 3 && x->shape[0] == y->shape[0] && x->shape[1] == y->shape[1]);
+    SANA_ASSERT(x->shape[1] == (int64_t)H * W && x->shape[2] == 2 * y->shape[2] && y->data != x->data);
+    SANA_ASSERT(sana_tensor_numel(w) == 9 * x->shape[2] && w->shape[0] == x->shape[2]);
+    SANA_ASSERT(!b || sana_tensor_numel(b) == x->shape[2]);
+    SANA_ASSERT((unsigned)act_in < SANA_ACT_COUNT && (unsigned)act_gate < SANA_ACT_COUNT);
+    be->i->ops.dwconv3x3_glu(be, y, x, w, b, H, W, act_in, act_gate);
+}
+
 #endif // SANA_OPS_H

@@ -176,6 +176,8 @@ void sana_cuda_act(sana_backend *be, sana_tensor *y, const sana_tensor *x, sana_
 void sana_cuda_glu(sana_backend *be, sana_tensor *y, const sana_tensor *x, sana_act act);
 void sana_cuda_dwconv3x3(sana_backend *be, sana_tensor *y, const sana_tensor *x,
                          const sana_tensor *w, const sana_tensor *b, int H, int W);
+void sana_cuda_dwconv3x3_glu(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                             const sana_tensor *b, int H, int W, sana_act act_in, sana_act act_gate);
 void sana_cuda_transpose(sana_backend *be, sana_tensor *y, const sana_tensor *x);
 void sana_cuda_linear_attention(sana_backend *be, sana_tensor *o, const sana_tensor *q,
                                 const sana_tensor *k, const sana_tensor *v, int heads, float eps);

@@ -215,6 +215,41 @@ void sana_cuda_dwconv3x3(sana_backend *be, sana_tensor *y, const sana_tensor *x,
     sana_cuda_launched(be, "dwconv3x3");
 }
 
+// Mix-FFN middle: y (B, H*W, F) = d[:F] * act_gate(d[F:]), d = bias + the 3x3 taps of
+// act_in(x) (x (B, H*W, 2F), w (2F, 1, 3, 3)). One thread per output (pixel, f): both of its
+// channels' taps in the order of dwconv3x3_kernel, the activation recomputed per tap (cheaper than
+// a pass over x).
+static __global__ void dwconv3x3_glu_kernel(float *y, const float *x, const void *w, int w_dtype, const void *b,
+                                            int b_dtype, int64_t H, int64_t W, int64_t F, int act_in, int act_gate,
+                                            int64_t n) {
+    GRID_STRIDE(i, n) {
+        const int64_t f = i % F, p = i / F, px = p % W, py = (p / W) % H, bi = p / (H * W), C = 2 * F;
+        float a = b ? sana_ld(b, b_dtype, f) : 0.0f, g = b ? sana_ld(b, b_dtype, F + f) : 0.0f;
+        for (int ky = 0; ky < 3; ky++) {
+            const int64_t sy = py + ky - 1;
+            if (sy < 0 || sy >= H) continue;
+            for (int kx = 0; kx < 3; kx++) {
+                const int64_t sx = px + kx - 1;
+                if (sx < 0 || sx >= W) continue;
+                const float *xr = x + ((bi * H + sy) * W + sx) * C;
+                a += sana_ld(w, w_dtype, f * 9 + ky * 3 + kx) * sana_act_f(xr[f], act_in);
+                g += sana_ld(w, w_dtype, (F + f) * 9 + ky * 3 + kx) * sana_act_f(xr[F + f], act_in);
+            }
+        }
+        y[i] = a * sana_act_f(g, act_gate);
+    }
+}
+
+void sana_cuda_dwconv3x3_glu(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                             const sana_tensor *b, int H, int W, sana_act act_in, sana_act act_gate) {
+    const int64_t F = y->shape[2], n = sana_tensor_numel(y);
+    if (n == 0 || !sana_cuda_enter(be)) return;
+    dwconv3x3_glu_kernel<<<sana_cuda_blocks(n), CUDA_THREADS, 0, sana_cuda_ctx(be)->stream>>>(
+        (float *)y->data, (const float *)x->data, w->data, (int)w->dtype, b ? b->data : NULL, b ? (int)b->dtype : 0, H,
+        W, F, (int)act_in, (int)act_gate, n);
+    sana_cuda_launched(be, "dwconv3x3_glu");
+}
+
 // x (B, R, C) -> y (B, C, R) through a 32 x 33 shared tile (the padding column avoids bank
 // conflicts): block (32, 8) reads tile rows r0.. coalesced along C and writes them coalesced
 // along R.

@@ -269,6 +269,47 @@ done:
     free(bo);
 }
 
+// act_in into the scratch (one pass), then per pixel the depthwise sums of all 2F channels into a
+// row buffer (as cpu_dwconv3x3) and the gated half into y (as cpu_glu).
+static void cpu_dwconv3x3_glu(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
+                              const sana_tensor *b, int H, int W, sana_act act_in, sana_act act_gate) {
+    const int64_t B = x->shape[0], C = x->shape[2], F = C / 2, n = sana_tensor_numel(x);
+    float *wo = NULL, *bo = NULL;
+    const float *Wt = sana_cpu_as_f32(be, w, &wo), *Bs = sana_cpu_as_f32(be, b, &bo);
+    float *z = sana_cpu_scratch(be, (size_t)n);
+    if (!Wt || (b && !Bs) || !z) goto done;
+    const float *X = x->data;
+#pragma omp parallel for
+    for (int64_t i = 0; i < n; i++) z[i] = act_f(X[i], act_in);
+#pragma omp parallel
+    {
+        float *acc = malloc((size_t)C * sizeof *acc);
+#pragma omp for collapse(2)
+        for (int64_t bi = 0; bi < B; bi++)
+            for (int64_t py = 0; py < H; py++)
+                for (int64_t px = 0; px < W && acc; px++) {
+                    for (int64_t c = 0; c < C; c++) acc[c] = Bs ? Bs[c] : 0.0f;
+                    for (int ky = 0; ky < 3; ky++) {
+                        int64_t sy = py + ky - 1;
+                        if (sy < 0 || sy >= H) continue;
+                        for (int kx = 0; kx < 3; kx++) {
+                            int64_t sx = px + kx - 1;
+                            if (sx < 0 || sx >= W) continue;
+                            const float *zr = z + ((bi * H + sy) * W + sx) * C;
+                            for (int64_t c = 0; c < C; c++) acc[c] += Wt[c * 9 + ky * 3 + kx] * zr[c];
+                        }
+                    }
+                    float *yr = (float *)y->data + ((bi * H + py) * W + px) * F;
+                    for (int64_t f = 0; f < F; f++) yr[f] = acc[f] * act_f(acc[F + f], act_gate);
+                }
+        if (!acc) sana_backend_fail(be, SANA_STATUS_NO_MEMORY, "out of memory for a row of %lld floats", (long long)C);
+        free(acc);
+    }
+done:
+    free(wo);
+    free(bo);
+}
+
 static void cpu_transpose(sana_backend *be, sana_tensor *y, const sana_tensor *x) {
     (void)be;
     const int64_t B = x->shape[0], R = x->shape[1], C = x->shape[2], T = 32;

@@ -271,15 +271,14 @@ void sana_dit_block_forward(sana_dit *m, sana_arena *arena, int i, sana_tensor *
     // Mix-FFN (GLUMBConv) on the modulated norm, channels last: 1x1 conv + SiLU, depthwise 3x3,
     // x * silu(gate), 1x1 conv.
     sana_op_layer_norm_modulate(be, &xn, X, &mod, 3, 4, c->norm_eps);
-    sana_tensor z = sana_new_f32(arena, B, N, 2 * F), zd = sana_new_f32(arena, B, N, 2 * F);
+    sana_tensor z = sana_new_f32(arena, B, N, 2 * F);
     sana_tensor ff_in = sana_tensor_reshape2(xn, B * N, D);
     sana_tensor z2 = sana_tensor_reshape2(z, B * N, 2 * F);
     sana_tensor conv_inverted_w = sana_tensor_reshape2(b->ff.conv_inverted.weight, 2 * F, D);
     sana_op_linear(be, &z2, &ff_in, &conv_inverted_w, &b->ff.conv_inverted.bias);
-    sana_op_act(be, &z, &z, SANA_ACT_SILU);
-    sana_op_dwconv3x3(be, &zd, &z, &b->ff.conv_depth.weight, &b->ff.conv_depth.bias, h, w);
-    sana_tensor u = sana_new_f32(arena, B, N, F);
-    sana_op_glu(be, &u, &zd, SANA_ACT_SILU);
+    sana_tensor u = sana_new_f32(arena, B, N, F); // SiLU, depthwise 3x3 and the gate in one pass
+    sana_op_dwconv3x3_glu(be, &u, &z, &b->ff.conv_depth.weight, &b->ff.conv_depth.bias, h, w, SANA_ACT_SILU,
+                          SANA_ACT_SILU);
     sana_tensor conv_point_w = sana_tensor_reshape2(b->ff.conv_point, D, F);
     sana_op_linear(be, &a, &u, &conv_point_w, NULL);
     sana_tap_emit(tap, &a, "transformer_blocks.%d.ff", i);

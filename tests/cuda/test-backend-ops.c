@@ -327,6 +327,19 @@ static void run_dwconv3x3(side *s, const op_case *c) { // p: B, H, W, C
     if (!s->failed) sana_op_dwconv3x3(s->be, &y, &x, &w, b.ndim ? &b : NULL, (int)H, (int)W);
 }
 
+static void run_dwconv3x3_glu(side *s, const op_case *c) { // p: B, H, W, F, act_in, act_gate
+    const int64_t B = c->p[0], H = c->p[1], W = c->p[2], F = c->p[3];
+    sana_tensor x = side_input(s, SHAPE(B, H * W, 2 * F), 2.0f, false);
+    sana_tensor w = side_weight(s, c->dtype, SANA_WEIGHT_VECTOR, SHAPE(2 * F, 1, 3, 3), -0.5f, 0.5f);
+    sana_tensor b = {0};
+    if (c->flags & (F_BIAS | F_BIAS_F32))
+        b = side_weight(s, c->flags & F_BIAS_F32 ? SANA_DTYPE_F32 : c->dtype, SANA_WEIGHT_VECTOR, SHAPE(2 * F), -1, 1);
+    sana_tensor y = side_output(s, SHAPE(B, H * W, F), false);
+    if (!s->failed)
+        sana_op_dwconv3x3_glu(s->be, &y, &x, &w, b.ndim ? &b : NULL, (int)H, (int)W, (sana_act)c->p[4],
+                              (sana_act)c->p[5]);
+}
+
 static void run_transpose(side *s, const op_case *c) { // p: B, R, C
     sana_tensor x = side_input(s, SHAPE(c->p[0], c->p[1], c->p[2]), 1.0f, false);
     sana_tensor y = side_output(s, SHAPE(c->p[0], c->p[2], c->p[1]), false);
@@ -575,6 +588,9 @@ static const op_case cases[] = {
     {"dwconv3x3", "B=1 1x1 C=33 w=F32 no bias", run_dwconv3x3, {1, 1, 1, 33}, F32, 0, {0}, FP32_LIMIT, PENDING},
     {"dwconv3x3", "B=1 32x32 C=300 w=F16 bias=F16", run_dwconv3x3, {1, 32, 32, 300}, F16, F_BIAS, {0}, FP32_LIMIT, PENDING},
     {"dwconv3x3", "B=1 3x1 C=1 w=F32 bias=F32", run_dwconv3x3, {1, 3, 1, 1}, F32, F_BIAS, {0}, FP32_LIMIT, PENDING},
+    {"dwconv3x3_glu", "B=2 7x11 F=77 silu/silu w=BF16 bias=F32", run_dwconv3x3_glu, {2, 7, 11, 77, SANA_ACT_SILU, SANA_ACT_SILU}, BF16, F_BIAS_F32, {0}, FP32_LIMIT, PENDING},
+    {"dwconv3x3_glu", "B=1 32x32 F=150 silu/silu w=F32 bias=F32 (Mix-FFN)", run_dwconv3x3_glu, {1, 32, 32, 150, SANA_ACT_SILU, SANA_ACT_SILU}, F32, F_BIAS, {0}, FP32_LIMIT, PENDING},
+    {"dwconv3x3_glu", "B=1 1x3 F=1 relu/gelu_tanh w=F16 no bias", run_dwconv3x3_glu, {1, 1, 3, 1, SANA_ACT_RELU, SANA_ACT_GELU_TANH}, F16, 0, {0}, FP32_LIMIT, PENDING},
     {"transpose", "(2,77,300)", run_transpose, {2, 77, 300}, F32, 0, {0}, FP32_LIMIT, PENDING},
     {"transpose", "(1,1,33)", run_transpose, {1, 1, 33}, F32, 0, {0}, FP32_LIMIT, PENDING},
     {"transpose", "(1,1024,32) (patch embed)", run_transpose, {1, 1024, 32}, F32, 0, {0}, FP32_LIMIT, PENDING},
