@@ -61,9 +61,9 @@ def run_gimp(args, script, lang=None, catalog=None):
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
         out, rc = p.stdout + p.stderr, p.returncode
     except subprocess.TimeoutExpired as e:
-        out, rc = (e.stdout or "") + (e.stderr or ""), 124
-        if isinstance(out, bytes):
-            out = out.decode(errors="replace")
+        # TimeoutExpired carries bytes even with text=True
+        text = lambda b: b.decode(errors="replace") if isinstance(b, bytes) else (b or "")
+        out, rc = text(e.stdout) + text(e.stderr), 124
     results = {}
     for line in out.splitlines():
         m = re.search(r"SANA-RESULT (.*)", line)
