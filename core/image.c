@@ -60,9 +60,11 @@ void sana_image_resize_and_crop(float *dst, const float *src, int C, int h, int 
         for (size_t i = 0; i < (size_t)C * h * w; i++) dst[i] = src[i];
         return;
     }
-    // ratio = max(new_h / h, new_w / w) in Python floats; sizes truncate.
+    // ratio = max(new_h / h, new_w / w) in Python floats; sizes truncate. Where the truncation
+    // leaves a side short of the request (832 * (120 / 832) = 119.99..., int 119), diffusers
+    // slices from row -1 and returns a 1-row image; that side is resized to the request instead.
     const double ratio = fmax((double)new_h / h, (double)new_w / w);
-    const int rw = (int)(w * ratio), rh = (int)(h * ratio);
+    const int rw = SANA_MAX((int)(w * ratio), new_w), rh = SANA_MAX((int)(h * ratio), new_h);
     const int x0 = (rw - new_w) / 2, y0 = (rh - new_h) / 2;
     for (int c = 0; c < C; c++)
         for (int y = 0; y < new_h; y++) {

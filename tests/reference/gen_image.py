@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from diffusers.image_processor import PixArtImageProcessor
@@ -46,6 +47,18 @@ def main():
     out["rgb8.input"] = x
     pil = proc.postprocess(x, output_type="pil")[0]
     out["rgb8.output"] = torch.from_numpy(np.array(pil).astype(np.int32))
+    # Sizes where int() leaves the resized side short of the request (11 * (15 / 11) = 14.99...):
+    # diffusers' crop then starts at -1 and returns one row or column, so the expected image is
+    # the bilinear resize with that side at the request, cropped as diffusers crops (our choice).
+    for i, ((h, w), (nh, nw)) in enumerate([((11, 8), (15, 10)), ((9, 11), (24, 30))], start=5):
+        img = torch.rand(1, 3, h, w, generator=g) * 2 - 1
+        ratio = max(nh / h, nw / w)
+        rh, rw = max(int(h * ratio), nh), max(int(w * ratio), nw)
+        assert (rh, rw) != (int(h * ratio), int(w * ratio))
+        big = F.interpolate(img, size=(rh, rw), mode="bilinear", align_corners=False)
+        y0, x0 = (rh - nh) // 2, (rw - nw) // 2
+        out[f"resize{i}.input"] = img
+        out[f"resize{i}.output"] = big[:, :, y0 : y0 + nh, x0 : x0 + nw].contiguous().clone()
     save_file(out, os.path.join(OUT, "image.safetensors"))
 
 
