@@ -16,8 +16,8 @@ void sana_image_bin_1024(int height, int width, int *bin_height, int *bin_width)
 // Bilinear resize (align_corners=False, no antialias, as torch.nn.functional.interpolate) of
 // src (C, h, w) to cover (new_h, new_w) with the aspect ratio kept, then the centre crop:
 // dst (C, new_h, new_w). Host floats. One deliberate difference: where int() truncation leaves
-// a resized side short of the request, diffusers returns a 1-row (or 1-column) image; here that
-// side is resized to exactly the request.
+// a resized side short of the request, diffusers returns a 1-row (or 1-column) image (its open
+// issue #8911); here that side is resized to exactly the request.
 void sana_image_resize_and_crop(float *dst, const float *src, int C, int h, int w, int new_h,
                                 int new_w);
 
