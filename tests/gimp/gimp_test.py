@@ -244,6 +244,7 @@ def scenario_translation(args):
         return 77
     script = '(plug-in-sana-generate #:run-mode RUN-NONINTERACTIVE #:image (gimp-image-new 32 32 RGB) #:prompt " ")'
     rc, out, r = run_gimp(args, script, lang="de_DE.UTF-8", catalog=mo)
+    check(rc != 124, "GIMP finished within its time limit", out[-1500:])
     # GIMP caches the translated menu label it queried from the plug-in in pluginrc.
     pluginrc = "".join(open(f, errors="replace").read() for f in glob.glob(os.path.join(args.workdir, "gimp-profile-*", "pluginrc")))
     check("_Text zu Bild …" in pluginrc, "the menu label is German", "not in pluginrc")
