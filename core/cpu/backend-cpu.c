@@ -241,6 +241,23 @@ static void cpu_glu(sana_backend *be, sana_tensor *y, const sana_tensor *x, sana
 // ------------------------------------------------------------------------------------------------
 // Layout and convolution
 
+// acc (C) = bias + the 3x3 taps (zero padding) of channels-last x (B, H*W, C) around pixel
+// (bi, py, px), w (C, 1, 3, 3): tap by tap, every channel at once.
+static void dw_taps(float *acc, const float *x, const float *Wt, const float *Bs, int64_t C, int64_t H, int64_t W,
+                    int64_t bi, int64_t py, int64_t px) {
+    for (int64_t c = 0; c < C; c++) acc[c] = Bs ? Bs[c] : 0.0f;
+    for (int ky = 0; ky < 3; ky++) {
+        int64_t sy = py + ky - 1;
+        if (sy < 0 || sy >= H) continue;
+        for (int kx = 0; kx < 3; kx++) {
+            int64_t sx = px + kx - 1;
+            if (sx < 0 || sx >= W) continue;
+            const float *xr = x + ((bi * H + sy) * W + sx) * C;
+            for (int64_t c = 0; c < C; c++) acc[c] += Wt[c * 9 + ky * 3 + kx] * xr[c];
+        }
+    }
+}
+
 static void cpu_dwconv3x3(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sana_tensor *w,
                           const sana_tensor *b, int H, int W) {
     const int64_t B = x->shape[0], C = x->shape[2];
@@ -250,20 +267,8 @@ static void cpu_dwconv3x3(sana_backend *be, sana_tensor *y, const sana_tensor *x
 #pragma omp parallel for collapse(2)
     for (int64_t bi = 0; bi < B; bi++)
         for (int64_t py = 0; py < H; py++)
-            for (int64_t px = 0; px < W; px++) {
-                float *yr = (float *)y->data + ((bi * H + py) * W + px) * C;
-                for (int64_t c = 0; c < C; c++) yr[c] = Bs ? Bs[c] : 0.0f;
-                for (int ky = 0; ky < 3; ky++) {
-                    int64_t sy = py + ky - 1;
-                    if (sy < 0 || sy >= H) continue;
-                    for (int kx = 0; kx < 3; kx++) {
-                        int64_t sx = px + kx - 1;
-                        if (sx < 0 || sx >= W) continue;
-                        const float *xr = (const float *)x->data + ((bi * H + sy) * W + sx) * C;
-                        for (int64_t c = 0; c < C; c++) yr[c] += Wt[c * 9 + ky * 3 + kx] * xr[c];
-                    }
-                }
-            }
+            for (int64_t px = 0; px < W; px++)
+                dw_taps((float *)y->data + ((bi * H + py) * W + px) * C, x->data, Wt, Bs, C, H, W, bi, py, px);
 done:
     free(wo);
     free(bo);
@@ -288,17 +293,7 @@ static void cpu_dwconv3x3_glu(sana_backend *be, sana_tensor *y, const sana_tenso
         for (int64_t bi = 0; bi < B; bi++)
             for (int64_t py = 0; py < H; py++)
                 for (int64_t px = 0; px < W && acc; px++) {
-                    for (int64_t c = 0; c < C; c++) acc[c] = Bs ? Bs[c] : 0.0f;
-                    for (int ky = 0; ky < 3; ky++) {
-                        int64_t sy = py + ky - 1;
-                        if (sy < 0 || sy >= H) continue;
-                        for (int kx = 0; kx < 3; kx++) {
-                            int64_t sx = px + kx - 1;
-                            if (sx < 0 || sx >= W) continue;
-                            const float *zr = z + ((bi * H + sy) * W + sx) * C;
-                            for (int64_t c = 0; c < C; c++) acc[c] += Wt[c * 9 + ky * 3 + kx] * zr[c];
-                        }
-                    }
+                    dw_taps(acc, z, Wt, Bs, C, H, W, bi, py, px);
                     float *yr = (float *)y->data + ((bi * H + py) * W + px) * F;
                     for (int64_t f = 0; f < F; f++) yr[f] = acc[f] * act_f(acc[F + f], act_gate);
                 }
