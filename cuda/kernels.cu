@@ -184,24 +184,31 @@ void sana_cuda_glu(sana_backend *be, sana_tensor *y, const sana_tensor *x, sana_
 // ------------------------------------------------------------------------------------------------
 // Layout and convolution
 
-// Depthwise 3x3, stride 1, zero padding 1, channels last: x, y (B, H*W, C), w (C, 1, 3, 3),
-// b (C) or NULL. One thread per output element, channels fastest (coalesced); the taps are
-// summed in the CPU reference's order, starting from the bias.
+// Depthwise 3x3, stride 1, zero padding 1, channels last: the bias plus the taps of act(x) for
+// channel c of pixel (bi, py, px), x (B, H*W, C), w (C, 1, 3, 3), b (C) or NULL; summed in the
+// CPU reference's order (dw_taps in core/cpu/backend-cpu.c). act -1: x as it is.
+static __device__ __forceinline__ float dw_taps(const float *x, const void *w, int w_dtype, const void *b,
+                                                int b_dtype, int64_t H, int64_t W, int64_t C, int64_t c, int64_t bi,
+                                                int64_t py, int64_t px, int act) {
+    float acc = b ? sana_ld(b, b_dtype, c) : 0.0f;
+    for (int ky = 0; ky < 3; ky++) {
+        const int64_t sy = py + ky - 1;
+        if (sy < 0 || sy >= H) continue;
+        for (int kx = 0; kx < 3; kx++) {
+            const int64_t sx = px + kx - 1;
+            if (sx < 0 || sx >= W) continue;
+            acc += sana_ld(w, w_dtype, c * 9 + ky * 3 + kx) * sana_act_f(x[((bi * H + sy) * W + sx) * C + c], act);
+        }
+    }
+    return acc;
+}
+
+// y (B, H*W, C): one thread per output element, channels fastest (coalesced).
 static __global__ void dwconv3x3_kernel(float *y, const float *x, const void *w, int w_dtype, const void *b,
                                         int b_dtype, int64_t H, int64_t W, int64_t C, int64_t n) {
     GRID_STRIDE(i, n) {
         const int64_t c = i % C, p = i / C, px = p % W, py = (p / W) % H, bi = p / (H * W);
-        float acc = b ? sana_ld(b, b_dtype, c) : 0.0f;
-        for (int ky = 0; ky < 3; ky++) {
-            const int64_t sy = py + ky - 1;
-            if (sy < 0 || sy >= H) continue;
-            for (int kx = 0; kx < 3; kx++) {
-                const int64_t sx = px + kx - 1;
-                if (sx < 0 || sx >= W) continue;
-                acc += sana_ld(w, w_dtype, c * 9 + ky * 3 + kx) * x[((bi * H + sy) * W + sx) * C + c];
-            }
-        }
-        y[i] = acc;
+        y[i] = dw_taps(x, w, w_dtype, b, b_dtype, H, W, C, c, bi, py, px, -1);
     }
 }
 
@@ -215,27 +222,16 @@ void sana_cuda_dwconv3x3(sana_backend *be, sana_tensor *y, const sana_tensor *x,
     sana_cuda_launched(be, "dwconv3x3");
 }
 
-// Mix-FFN middle: y (B, H*W, F) = d[:F] * act_gate(d[F:]), d = bias + the 3x3 taps of
-// act_in(x) (x (B, H*W, 2F), w (2F, 1, 3, 3)). One thread per output (pixel, f): both of its
-// channels' taps in the order of dwconv3x3_kernel, the activation recomputed per tap (cheaper than
-// a pass over x).
+// Mix-FFN middle: y (B, H*W, F) = d[:F] * act_gate(d[F:]), d = the depthwise 3x3 of act_in(x)
+// (x (B, H*W, 2F), w (2F, 1, 3, 3)). One thread per output (pixel, f): both of its channels'
+// taps, the activation recomputed per tap (cheaper than a pass over x).
 static __global__ void dwconv3x3_glu_kernel(float *y, const float *x, const void *w, int w_dtype, const void *b,
                                             int b_dtype, int64_t H, int64_t W, int64_t F, int act_in, int act_gate,
                                             int64_t n) {
     GRID_STRIDE(i, n) {
-        const int64_t f = i % F, p = i / F, px = p % W, py = (p / W) % H, bi = p / (H * W), C = 2 * F;
-        float a = b ? sana_ld(b, b_dtype, f) : 0.0f, g = b ? sana_ld(b, b_dtype, F + f) : 0.0f;
-        for (int ky = 0; ky < 3; ky++) {
-            const int64_t sy = py + ky - 1;
-            if (sy < 0 || sy >= H) continue;
-            for (int kx = 0; kx < 3; kx++) {
-                const int64_t sx = px + kx - 1;
-                if (sx < 0 || sx >= W) continue;
-                const float *xr = x + ((bi * H + sy) * W + sx) * C;
-                a += sana_ld(w, w_dtype, f * 9 + ky * 3 + kx) * sana_act_f(xr[f], act_in);
-                g += sana_ld(w, w_dtype, (F + f) * 9 + ky * 3 + kx) * sana_act_f(xr[F + f], act_in);
-            }
-        }
+        const int64_t f = i % F, p = i / F, px = p % W, py = (p / W) % H, bi = p / (H * W);
+        const float a = dw_taps(x, w, w_dtype, b, b_dtype, H, W, 2 * F, f, bi, py, px, act_in);
+        const float g = dw_taps(x, w, w_dtype, b, b_dtype, H, W, 2 * F, F + f, bi, py, px, act_in);
         y[i] = a * sana_act_f(g, act_gate);
     }
 }
