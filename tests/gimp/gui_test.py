@@ -12,13 +12,14 @@ ImageMagick's `import` takes the screenshots. Exit status: 0 pass, 1 fail, 77 sk
 
 import argparse
 import os
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-DISPLAY = ":97"
+DISPLAY = None  # set by start_xvfb
 PROMPT = "a lighthouse on a cliff at sunset"
 failures = 0
 
@@ -56,6 +57,42 @@ def wait_file(path, timeout):
                 return f.read().strip().strip('"')
         time.sleep(0.3)
     return None
+
+
+def start_xvfb():
+    """Starts Xvfb on a display it picks itself (-displayfd skips displays whose lock files are in
+    use), so a lock left behind by an earlier run can never block this one. Returns the process
+    and the display name, or (None, why)."""
+    r, w = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(w)
+    number = b""
+    end = time.time() + 30
+    while not number.endswith(b"\n") and time.time() < end:
+        if select.select([r], [], [], max(0.0, end - time.time()))[0]:
+            chunk = os.read(r, 16)
+            if not chunk:
+                break
+            number += chunk
+        if xvfb.poll() is not None:
+            break
+    os.close(r)
+    if not number.strip().isdigit():
+        stop(xvfb)
+        return None, f"Xvfb did not report a display within 30 s (exit status {xvfb.poll()})"
+    return xvfb, ":" + number.strip().decode()
+
+
+def stop(proc):
+    """SIGTERM first (Xvfb then removes its lock file), SIGKILL if it does not exit."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def screenshot(path):
@@ -106,10 +143,12 @@ def main():
   (wait-for img 1 1000000)
   (note "{undone}" (number->string (layers img))))
 """
+    global DISPLAY
+    xvfb, DISPLAY = start_xvfb()
+    if not check(xvfb is not None, "Xvfb starts", DISPLAY):
+        return 1
     env = dict(os.environ, DISPLAY=DISPLAY, GIMP3_DIRECTORY=profile, SANA_MODEL_DIR=args.model,
                OMP_NUM_THREADS="2", NO_AT_BRIDGE="1")
-    xvfb = subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gimp = None
     log = open(os.path.join(work, "gimp.log"), "w")
     try:
@@ -157,8 +196,7 @@ def main():
         if gimp:
             gimp.kill()
             gimp.wait()
-        xvfb.kill()
-        xvfb.wait()
+        stop(xvfb)
         log.close()
     if failures:
         with open(os.path.join(work, "gimp.log")) as f:
