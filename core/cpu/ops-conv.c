@@ -17,6 +17,9 @@
 // and output pixel quad instead of 4 * 9 = 36, and the 4x larger upsampled image is never formed.
 // Other upsampling factors fold the upsampling into the im2col addressing.
 //
+// 3x3 convolutions with stride 1 and padding 1 that are not in place (DC-AE's ResBlock conv1)
+// use Winograd F(2x2, 3x3): 16 multiplies per 2x2 output tile and channel pair instead of 36.
+//
 // Depthwise convolutions (groups == channels) are direct loops over each plane, vectorised
 // along rows.
 //
@@ -38,6 +41,10 @@
 // Floats of im2col per thread and band: 4 MB, a few output rows at DC-AE's widths. Tests lower
 // it to force many bands (one output row each) on small images.
 size_t sana_cpu_conv_col_floats = (size_t)1 << 20;
+
+// Winograd (below) for 3x3 convolutions with at least this many input and output channels (the
+// transforms do not pay for a 3-channel RGB output).
+#define WINO_MIN_CHANNELS 8
 
 typedef struct conv_geom {
     int64_t Ci, H, W;     // input
@@ -261,6 +268,115 @@ static void conv_up2(const conv_geom *g, int64_t B, float *Y, const float *X, co
 }
 
 // ------------------------------------------------------------------------------------------------
+// 3x3, stride 1, padding 1, one group, not in place: Winograd F(2x2, 3x3) (Lavin and Gray,
+// "Fast Algorithms for Convolutional Neural Networks", 2015). A 2x2 output tile is
+// A^T [(G k G^T) . (B^T d B)] A for its 4x4 input patch d (zero outside the image): 16
+// multiplies per tile and channel pair instead of 36, done as 16 GEMMs U[xi] (Co, Ci) x
+// V[xi] (Ci, tiles) per band of tile rows; xi = 4 i + j is the position in the 4x4 transform.
+//   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+//   A^T = [1 1 1 0; 0 1 -1 -1].
+
+// U (16, Co, Ci) = G k G^T of every kernel.
+static void wino_weights(float *U, const conv_geom *g, const sana_tensor *w) {
+    const size_t es = sana_dtype_size(w->dtype);
+    const int64_t s = g->Co * g->Ci; // from one xi to the next
+#pragma omp parallel for if (g->Co * g->Ci * 9 >= sana_cpu_par_work)
+    for (int64_t o = 0; o < g->Co; o++)
+        for (int64_t c = 0; c < g->Ci; c++) {
+            float k[9], t[4][3];
+            sana_widen_to_f32(k, (const char *)w->data + (size_t)((o * g->Ci + c) * 9) * es, w->dtype, 9);
+            for (int j = 0; j < 3; j++) { // t = G k
+                const float a = k[j], b = k[3 + j], d = k[6 + j];
+                t[0][j] = a, t[1][j] = 0.5f * (a + b + d), t[2][j] = 0.5f * (a - b + d), t[3][j] = d;
+            }
+            for (int i = 0; i < 4; i++) { // t G^T
+                const float a = t[i][0], b = t[i][1], d = t[i][2];
+                float *u = U + (int64_t)(4 * i) * s + o * g->Ci + c;
+                u[0] = a, u[s] = 0.5f * (a + b + d), u[2 * s] = 0.5f * (a - b + d), u[3 * s] = d;
+            }
+        }
+}
+
+// V (16, Ci, T) = B^T d B of the tiles of tile rows [ty0, ty0 + TR), T = TR * TX, tile t =
+// (ty - ty0) * TX + tx. Per channel and tile row: the four input rows, zero-padded by one column
+// each side (pad, 4 rows of 2 TX + 2), B^T applied down the rows for all columns at once, then B
+// across each tile's four columns. pad holds 4 (2 TX + 2) floats.
+static void wino_input(float *V, const conv_geom *g, const float *x, int64_t ty0, int64_t TR, int64_t TX, float *pad) {
+    const int64_t T = TR * TX, s = g->Ci * T, PW = 2 * TX + 2, W = g->W;
+    float *e[4] = {pad, pad + PW, pad + 2 * PW, pad + 3 * PW};
+    for (int64_t c = 0; c < g->Ci; c++) {
+        const float *xc = x + c * g->H * W;
+        for (int64_t r = 0; r < TR; r++) {
+            const int64_t y0 = 2 * (ty0 + r) - 1;
+            const float *d[4];
+            for (int i = 0; i < 4; i++) d[i] = y0 + i >= 0 && y0 + i < g->H ? xc + (y0 + i) * W : NULL;
+            // e = B^T d at padded columns p = 1 .. W (input column p - 1); the pad columns are zero.
+            for (int i = 0; i < 4; i++) e[i][0] = 0.0f;
+            for (int i = 0; i < 4; i++)
+                for (int64_t p = W + 1; p < PW; p++) e[i][p] = 0.0f;
+            for (int64_t p = 0; p < W; p++) {
+                const float d0 = d[0] ? d[0][p] : 0.0f, d1 = d[1] ? d[1][p] : 0.0f;
+                const float d2 = d[2] ? d[2][p] : 0.0f, d3 = d[3] ? d[3][p] : 0.0f;
+                e[0][p + 1] = d0 - d2, e[1][p + 1] = d1 + d2, e[2][p + 1] = d2 - d1, e[3][p + 1] = d1 - d3;
+            }
+            float *v = V + c * T + r * TX;
+            for (int i = 0; i < 4; i++) { // e B: tile tx covers padded columns 2 tx .. 2 tx + 3
+                const float *ei = e[i];
+                float *v0 = v + (4 * i) * s, *v1 = v0 + s, *v2 = v1 + s, *v3 = v2 + s;
+                for (int64_t tx = 0; tx < TX; tx++) {
+                    const float *q = ei + 2 * tx;
+                    v0[tx] = q[0] - q[2], v1[tx] = q[1] + q[2], v2[tx] = q[2] - q[1], v3[tx] = q[1] - q[3];
+                }
+            }
+        }
+    }
+}
+
+// The output tiles of M (16, Co, T): y = A^T m A + bias, cut at the image's edges.
+static void wino_output(float *y, const conv_geom *g, const float *M, const float *bias, int64_t ty0, int64_t TR,
+                        int64_t TX) {
+    const int64_t T = TR * TX, s = g->Co * T;
+    for (int64_t o = 0; o < g->Co; o++) {
+        const float bv = bias ? bias[o] : 0.0f;
+        float *yo = y + o * g->Ho * g->Wo;
+        for (int64_t r = 0; r < TR; r++)
+            for (int64_t tx = 0; tx < TX; tx++) {
+                const float *m = M + o * T + r * TX + tx;
+                float p[2][4];
+                for (int j = 0; j < 4; j++) { // p = A^T m
+                    const float m0 = m[j * s], m1 = m[(4 + j) * s], m2 = m[(8 + j) * s], m3 = m[(12 + j) * s];
+                    p[0][j] = m0 + m1 + m2, p[1][j] = m1 - m2 - m3;
+                }
+                const int64_t oy = 2 * (ty0 + r), ox = 2 * tx;
+                for (int i = 0; i < 2 && oy + i < g->Ho; i++) { // p A
+                    float *row = yo + (oy + i) * g->Wo + ox;
+                    row[0] = p[i][0] + p[i][1] + p[i][2] + bv;
+                    if (ox + 1 < g->Wo) row[1] = p[i][1] - p[i][2] - p[i][3] + bv;
+                }
+            }
+    }
+}
+
+static void conv_winograd(const conv_geom *g, int64_t B, float *Y, const float *X, const float *U, const float *bias,
+                          float *scratch, int64_t TR, int64_t per_thread) {
+    const int64_t TY = (g->Ho + 1) / 2, TX = (g->Wo + 1) / 2, bands = (TY + TR - 1) / TR, items = B * bands;
+#pragma omp parallel if (B * g->Co * g->Ci * 16 * TY * TX / 64 >= sana_cpu_par_work)
+    {
+        float *V = scratch + (int64_t)omp_get_thread_num() * per_thread;
+        float *M = V + 16 * g->Ci * TR * TX, *pad = M + 16 * g->Co * TR * TX;
+#pragma omp for schedule(dynamic)
+        for (int64_t it = 0; it < items; it++) {
+            const int64_t n = it / bands, ty0 = (it % bands) * TR, tr = SANA_MIN(TR, TY - ty0), T = tr * TX;
+            wino_input(V, g, X + n * g->Ci * g->H * g->W, ty0, tr, TX, pad);
+            for (int xi = 0; xi < 16; xi++)
+                gemm1(U + (int64_t)xi * g->Co * g->Ci, V + (int64_t)xi * g->Ci * T, M + (int64_t)xi * g->Co * T, g->Co, T,
+                      g->Ci, T);
+            wino_output(Y + n * g->Co * g->Ho * g->Wo, g, M, bias, ty0, tr, TX);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
 // The general GEMM path.
 
 // Not in place (or in place without a halo, 1x1): items are (sample, band, group), any order.
@@ -390,6 +506,20 @@ void cpu_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sa
         if (!s) goto done;
         fold_weights(s, &g, w, bias, kb4);
         conv_up2(&g, B, y->data, x->data, s, kb4, s + 4 * g.Co * kb4, R, per_thread);
+        goto done;
+    }
+
+    if (g.kh == 3 && g.kw == 3 && stride == 1 && padding == 1 && upsample == 1 && groups == 1 && !inplace &&
+        g.Ci >= WINO_MIN_CHANNELS && g.Co >= WINO_MIN_CHANNELS) {
+        // Tile rows per band: V and M within the col budget, and enough bands to share.
+        const int64_t TY = (g.Ho + 1) / 2, TX = (g.Wo + 1) / 2;
+        int64_t TR = SANA_MAX((int64_t)1, (int64_t)(sana_cpu_conv_col_floats / (size_t)(16 * (g.Ci + g.Co) * TX)));
+        TR = SANA_MIN(TR, SANA_MAX((int64_t)1, (TY + 2 * nt - 1) / (2 * nt)));
+        const int64_t per_thread = 16 * (g.Ci + g.Co) * TR * TX + 4 * (2 * TX + 2);
+        float *s = sana_cpu_scratch(be, (size_t)(16 * g.Co * g.Ci + nt * per_thread));
+        if (!s) goto done;
+        wino_weights(s, &g, w);
+        conv_winograd(&g, B, y->data, x->data, s, bias, s + 16 * g.Co * g.Ci, TR, per_thread);
         goto done;
     }
 

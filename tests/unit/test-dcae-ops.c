@@ -318,6 +318,11 @@ int main(void) {
 
     const conv_case convs[] = {
         {"3x3 pad 1, bias", 2, 5, 6, 9, 7, 3, 3, 1, 1, 1, 1, true, false, false, 0},
+        {"3x3 Winograd, odd size, bias", 2, 9, 7, 11, 10, 3, 3, 1, 1, 1, 1, true, false, false, 0},
+        {"3x3 Winograd, one-tile-row bands, bf16", 1, 8, 13, 6, 12, 3, 3, 1, 1, 1, 1, true, true, false, 1},
+        {"3x3 Winograd on a 1x1 image", 1, 8, 1, 1, 8, 3, 3, 1, 1, 1, 1, true, false, false, 0},
+        {"3x3 Winograd on one column, no bias", 2, 8, 5, 1, 9, 3, 3, 1, 1, 1, 1, false, false, false, 1},
+        {"3x3 Winograd, 64 -> 32 channels", 1, 64, 9, 10, 32, 3, 3, 1, 1, 1, 1, true, true, false, 0},
         {"3x3 stride 2 pad 1, odd size, bf16", 1, 4, 7, 10, 6, 3, 3, 2, 1, 1, 1, true, true, false, 0},
         {"nearest x2 + 3x3 pad 1", 2, 4, 3, 5, 3, 3, 3, 1, 1, 1, 2, true, false, false, 0},
         {"nearest x2 + 3x3, one-row bands", 1, 4, 3, 5, 6, 3, 3, 1, 1, 1, 2, true, true, false, 1},
