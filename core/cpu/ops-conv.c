@@ -17,8 +17,9 @@
 // and output pixel quad instead of 4 * 9 = 36, and the 4x larger upsampled image is never formed.
 // Other upsampling factors fold the upsampling into the im2col addressing.
 //
-// 3x3 convolutions with stride 1 and padding 1 that are not in place (DC-AE's ResBlock conv1)
-// use Winograd F(2x2, 3x3): 16 multiplies per 2x2 output tile and channel pair instead of 36.
+// 3x3 convolutions with stride 1 and padding 1 (DC-AE's ResBlocks) use Winograd F(2x2, 3x3):
+// 16 multiplies per 2x2 output tile and channel pair instead of 36; in place through the same
+// bands as im2col.
 //
 // Depthwise convolutions (groups == channels) are direct loops over each plane, vectorised
 // along rows.
@@ -268,7 +269,7 @@ static void conv_up2(const conv_geom *g, int64_t B, float *Y, const float *X, co
 }
 
 // ------------------------------------------------------------------------------------------------
-// 3x3, stride 1, padding 1, one group, not in place: Winograd F(2x2, 3x3) (Lavin and Gray,
+// 3x3, stride 1, padding 1, one group: Winograd F(2x2, 3x3) (Lavin and Gray,
 // "Fast Algorithms for Convolutional Neural Networks", 2015). A 2x2 output tile is
 // A^T [(G k G^T) . (B^T d B)] A for its 4x4 input patch d (zero outside the image): 16
 // multiplies per tile and channel pair instead of 36, done as 16 GEMMs U[xi] (Co, Ci) x
@@ -298,18 +299,18 @@ static void wino_weights(float *U, const conv_geom *g, const sana_tensor *w) {
 }
 
 // V (16, Ci, T) = B^T d B of the tiles of tile rows [ty0, ty0 + TR), T = TR * TX, tile t =
-// (ty - ty0) * TX + tx. Per channel and tile row: the four input rows, zero-padded by one column
+// (ty - ty0) * TX + tx, input rows from src. Per channel and tile row: the four input rows, zero-padded by one column
 // each side (pad, 4 rows of 2 TX + 2), B^T applied down the rows for all columns at once, then B
 // across each tile's four columns. pad holds 4 (2 TX + 2) floats.
-static void wino_input(float *V, const conv_geom *g, const float *x, int64_t ty0, int64_t TR, int64_t TX, float *pad) {
+static void wino_input(float *V, const conv_geom *g, const conv_src *src, int64_t ty0, int64_t TR, int64_t TX,
+                       float *pad) {
     const int64_t T = TR * TX, s = g->Ci * T, PW = 2 * TX + 2, W = g->W;
     float *e[4] = {pad, pad + PW, pad + 2 * PW, pad + 3 * PW};
     for (int64_t c = 0; c < g->Ci; c++) {
-        const float *xc = x + c * g->H * W;
         for (int64_t r = 0; r < TR; r++) {
             const int64_t y0 = 2 * (ty0 + r) - 1;
             const float *d[4];
-            for (int i = 0; i < 4; i++) d[i] = y0 + i >= 0 && y0 + i < g->H ? xc + (y0 + i) * W : NULL;
+            for (int i = 0; i < 4; i++) d[i] = y0 + i >= 0 && y0 + i < g->H ? src_row(g, src, c, y0 + i) : NULL;
             // e = B^T d at padded columns p = 1 .. W (input column p - 1); the pad columns are zero.
             for (int i = 0; i < 4; i++) e[i][0] = 0.0f;
             for (int i = 0; i < 4; i++)
@@ -357,6 +358,20 @@ static void wino_output(float *y, const conv_geom *g, const float *M, const floa
     }
 }
 
+// Scratch of one thread for TR tile rows: V, M and the padded rows of wino_input.
+static int64_t wino_floats(const conv_geom *g, int64_t TR) {
+    const int64_t TX = (g->Wo + 1) / 2;
+    return 16 * (g->Ci + g->Co) * TR * TX + 4 * (2 * TX + 2);
+}
+
+// The 16 GEMMs of TR tile rows: M (16, Co, T) = U[xi] (Co, Ci) x V[xi] (Ci, T).
+static void wino_gemms(const conv_geom *g, const float *U, const float *V, float *M, int64_t TR) {
+    const int64_t T = TR * ((g->Wo + 1) / 2);
+    for (int xi = 0; xi < 16; xi++)
+        gemm1(U + (int64_t)xi * g->Co * g->Ci, V + (int64_t)xi * g->Ci * T, M + (int64_t)xi * g->Co * T, g->Co, T, g->Ci,
+              T);
+}
+
 static void conv_winograd(const conv_geom *g, int64_t B, float *Y, const float *X, const float *U, const float *bias,
                           float *scratch, int64_t TR, int64_t per_thread) {
     const int64_t TY = (g->Ho + 1) / 2, TX = (g->Wo + 1) / 2, bands = (TY + TR - 1) / TR, items = B * bands;
@@ -366,11 +381,10 @@ static void conv_winograd(const conv_geom *g, int64_t B, float *Y, const float *
         float *M = V + 16 * g->Ci * TR * TX, *pad = M + 16 * g->Co * TR * TX;
 #pragma omp for schedule(dynamic)
         for (int64_t it = 0; it < items; it++) {
-            const int64_t n = it / bands, ty0 = (it % bands) * TR, tr = SANA_MIN(TR, TY - ty0), T = tr * TX;
-            wino_input(V, g, X + n * g->Ci * g->H * g->W, ty0, tr, TX, pad);
-            for (int xi = 0; xi < 16; xi++)
-                gemm1(U + (int64_t)xi * g->Co * g->Ci, V + (int64_t)xi * g->Ci * T, M + (int64_t)xi * g->Co * T, g->Co, T,
-                      g->Ci, T);
+            const int64_t n = it / bands, ty0 = (it % bands) * TR, tr = SANA_MIN(TR, TY - ty0);
+            const conv_src src = {.x = X + n * g->Ci * g->H * g->W, .lo = 0, .hi = g->H};
+            wino_input(V, g, &src, ty0, tr, TX, pad);
+            wino_gemms(g, U, V, M, tr);
             wino_output(Y + n * g->Co * g->Ho * g->Wo, g, M, bias, ty0, tr, TX);
         }
     }
@@ -405,8 +419,11 @@ static void conv_items(const conv_geom *g, int64_t B, float *Y, const float *X, 
 // bands are independent: no thread ever waits for another. Inside a band, the rows above the
 // current chunk were overwritten by the previous chunk; they are saved (the rolling halo)
 // after the chunk's im2col, before its GEMM writes.
-static void conv_bands(const conv_geom *g, int64_t B, float *Y, const float *Wb, float *scratch,
-                       int64_t R, int64_t per_thread, int64_t band_rows, float *edges) {
+// With U (Winograd weights, wino_weights) set, each chunk runs as Winograd tiles instead of
+// im2col + GEMM (3x3, padding 1; R and band_rows even, so no tile crosses a chunk), with the
+// bias from `bias`; Wb is then unused.
+static void conv_bands(const conv_geom *g, int64_t B, float *Y, const float *Wb, const float *U, const float *bias,
+                       float *scratch, int64_t R, int64_t per_thread, int64_t band_rows, float *edges) {
     const int64_t p = g->pad, bands = (g->Ho + band_rows - 1) / band_rows, edge = g->Ci * p * g->W;
     for (int64_t n = 0; n < B; n++) {
         float *x = Y + n * g->Ci * g->H * g->W; // input and output of this sample
@@ -429,6 +446,15 @@ static void conv_bands(const conv_geom *g, int64_t B, float *Y, const float *Wb,
                     const int64_t r = SANA_MIN(R, by1 - y0);
                     const conv_src src = {.x = x, .lo = y0, .hi = by1, .below = below,
                                           .above = y0 == by0 ? (b > 0 ? edges + (2 * b - 1) * edge : NULL) : halo};
+                    if (U) {
+                        const int64_t TX = (g->Wo + 1) / 2, tr = (r + 1) / 2;
+                        float *M = col + 16 * g->Ci * tr * TX, *pad = M + 16 * g->Co * tr * TX;
+                        wino_input(col, g, &src, y0 / 2, tr, TX, pad);
+                        if (y0 + r < by1) save_rows(halo, g, &src, y0 + r - p);
+                        wino_gemms(g, U, col, M, tr);
+                        wino_output(x, g, M, bias, y0 / 2, tr, TX);
+                        continue;
+                    }
                     for (int gi = 0; gi < g->groups; gi++)
                         im2col(col + gi * g->kb * r * g->Wo, g, &src, gi * g->Cig, y0, r);
                     if (y0 + r < by1) save_rows(halo, g, &src, y0 + r - p); // rows the next chunk reads above it
@@ -509,17 +535,24 @@ void cpu_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sa
         goto done;
     }
 
-    if (g.kh == 3 && g.kw == 3 && stride == 1 && padding == 1 && upsample == 1 && groups == 1 && !inplace &&
+    if (g.kh == 3 && g.kw == 3 && stride == 1 && padding == 1 && upsample == 1 && groups == 1 &&
         g.Ci >= WINO_MIN_CHANNELS && g.Co >= WINO_MIN_CHANNELS) {
-        // Tile rows per band: V and M within the col budget, and enough bands to share.
-        const int64_t TY = (g.Ho + 1) / 2, TX = (g.Wo + 1) / 2;
+        // Tile rows per band (chunk): V and M within the col budget, and enough bands to share; in
+        // place, bands of whole tile rows as conv_bands cuts them, plus the halo and edge rows.
+        const int64_t TY = (g.Ho + 1) / 2, TX = (g.Wo + 1) / 2, edge = g.Ci * g.W;
         int64_t TR = SANA_MAX((int64_t)1, (int64_t)(sana_cpu_conv_col_floats / (size_t)(16 * (g.Ci + g.Co) * TX)));
         TR = SANA_MIN(TR, SANA_MAX((int64_t)1, (TY + 2 * nt - 1) / (2 * nt)));
-        const int64_t per_thread = 16 * (g.Ci + g.Co) * TR * TX + 4 * (2 * TX + 2);
-        float *s = sana_cpu_scratch(be, (size_t)(16 * g.Co * g.Ci + nt * per_thread));
+        const int64_t band_rows = 2 * SANA_MAX((int64_t)1, (TY + 8 * nt - 1) / (8 * nt));
+        const int64_t n_edges = inplace ? 2 * ((g.Ho + band_rows - 1) / band_rows) * edge : 0;
+        const int64_t per_thread = wino_floats(&g, TR) + (inplace ? edge : 0);
+        float *s = sana_cpu_scratch(be, (size_t)(16 * g.Co * g.Ci + nt * per_thread + n_edges));
         if (!s) goto done;
         wino_weights(s, &g, w);
-        conv_winograd(&g, B, y->data, x->data, s, bias, s + 16 * g.Co * g.Ci, TR, per_thread);
+        float *cols = s + 16 * g.Co * g.Ci;
+        if (inplace)
+            conv_bands(&g, B, y->data, NULL, s, bias, cols, 2 * TR, per_thread, band_rows, cols + nt * per_thread);
+        else
+            conv_winograd(&g, B, y->data, x->data, s, bias, cols, TR, per_thread);
         goto done;
     }
 
@@ -538,7 +571,7 @@ void cpu_conv2d(sana_backend *be, sana_tensor *y, const sana_tensor *x, const sa
     if (!s) goto done;
     widen_weights(s, &g, w, bias);
     float *cols = s + g.Co * g.kb;
-    if (halo) conv_bands(&g, B, y->data, s, cols, R, per_thread, band_rows, cols + nt * per_thread);
+    if (halo) conv_bands(&g, B, y->data, s, NULL, NULL, cols, R, per_thread, band_rows, cols + nt * per_thread);
     else conv_items(&g, B, y->data, x->data, s, cols, R, per_thread);
 done:
     free(bo);
