@@ -39,20 +39,12 @@ import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_pipeline import GEMMA, PROMPT, VAE  # noqa: E402  (the same tiny text encoder and VAE)
+from random_weights import randomize  # noqa: E402
+
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
 
-GEMMA = dict(vocab_size=1000, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-             num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=16, attn_logit_softcapping=50.0,
-             final_logit_softcapping=30.0, sliding_window=4096)
-VAE = dict(in_channels=3, latent_channels=4, attention_head_dim=8,
-           encoder_block_types=["ResBlock"] * 3 + ["EfficientViTBlock"] * 3,
-           decoder_block_types=["ResBlock"] * 3 + ["EfficientViTBlock"] * 3,
-           encoder_block_out_channels=[4, 8, 8, 16, 16, 16], decoder_block_out_channels=[4, 8, 8, 16, 16, 16],
-           encoder_layers_per_block=[1, 1, 1, 1, 1, 1], decoder_layers_per_block=[1, 1, 1, 1, 1, 1],
-           encoder_qkv_multiscales=[[], [], [], [5], [5], [5]], decoder_qkv_multiscales=[[], [], [], [5], [5], [5]],
-           upsample_block_type="interpolate", downsample_block_type="Conv", decoder_norm_types="rms_norm",
-           decoder_act_fns="silu", encoder_out_shortcut=True, decoder_in_shortcut=True, decoder_conv_act_fn="relu",
-           scaling_factor=0.41407)
 # The multi-step pipeline's transformer and its ControlNet (the SanaControlNetModel defaults, shrunk).
 SANA_T = dict(in_channels=4, out_channels=4, num_attention_heads=2, attention_head_dim=8, num_layers=3,
               num_cross_attention_heads=2, cross_attention_head_dim=8, cross_attention_dim=16,
@@ -65,25 +57,6 @@ CN_T = dict(in_channels=8, out_channels=8, num_attention_heads=3, attention_head
 SPRINT_T = dict(CN_T, num_attention_heads=4, cross_attention_dim=32, qk_norm="rms_norm_across_heads",
                 guidance_embeds=True)
 SANA_SCHEDULER = dict(flow_shift=3.0, use_flow_sigmas=True, prediction_type="flow_prediction")
-
-PROMPT = "A small red fox sleeping in the snow"
-
-
-def randomize(model, seed, norm_center=1.0):
-    """Random weights everywhere (the default init leaves norms at 1 and zero-initialises the
-    ControlNet's input_block and controlnet_blocks)."""
-    import torch
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "norm" in name and p.ndim == 1:
-                p.copy_(norm_center + 0.2 * torch.randn(p.shape, generator=g))
-            elif p.ndim == 1:
-                p.copy_(0.1 * torch.randn(p.shape, generator=g))
-            elif name.endswith("scale_shift_table"):
-                p.copy_(0.3 * torch.randn(p.shape, generator=g))
-            else:
-                p.copy_(torch.randn(p.shape, generator=g) / p[0].numel() ** 0.5)
 
 
 def save_st(tensors, path):

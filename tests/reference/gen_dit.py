@@ -20,6 +20,9 @@ import diffusers
 from diffusers import SanaSprintPipeline, SanaTransformer2DModel, SCMScheduler
 import diffusers.schedulers.scheduling_scm as scheduling_scm
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from random_weights import randomize  # noqa: E402
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
 
 # Each fixture: transformer config, latent shape (B, C, h, w), caption length L, valid caption
@@ -53,22 +56,6 @@ FIXTURES = {
                      timestep=[999.0, 417.0], guidance=None, dtype=torch.float32,
                      shard=None, scm=False),
 }
-
-
-def randomize(model, seed):
-    """Random weights everywhere (the default init leaves norms at 1 and some tables at zero)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "norm" in name and p.ndim == 1:  # RMSNorm weights: around 1
-                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
-            elif p.ndim == 1:  # biases
-                p.copy_(0.1 * torch.randn(p.shape, generator=g))
-            elif name.endswith("scale_shift_table"):
-                p.copy_(0.3 * torch.randn(p.shape, generator=g))
-            else:  # matrices and conv kernels: unit-variance outputs
-                fan_in = p[0].numel()
-                p.copy_(torch.randn(p.shape, generator=g) / fan_in**0.5)
 
 
 def tap_modules(model):
