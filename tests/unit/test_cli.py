@@ -13,8 +13,10 @@ import tempfile
 failures = 0
 
 
-def run(sana, *args):
-    p = subprocess.run([sana, *args], capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+def run(sana, *args, env=None):
+    e = dict(os.environ, OMP_NUM_THREADS="1")
+    e.update(env or {})
+    p = subprocess.run([sana, *args], capture_output=True, text=True, env=e)
     return p.returncode, p.stdout + p.stderr
 
 
@@ -27,6 +29,7 @@ def expect(what, rc_out, *needles, rc_ok=False):
     if ok and not rc_ok:
         print("     -> " + lines[0])
     failures += not ok
+    return ok
 
 
 def main():

@@ -8,31 +8,12 @@ usage: test_cli_control.py SANA_EXE DATA_DIR
 
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import zlib
 
-failures = 0
-
-
-def run(sana, *args, env=None):
-    e = dict(os.environ, OMP_NUM_THREADS="1")
-    e.update(env or {})
-    p = subprocess.run([sana, *args], capture_output=True, text=True, env=e)
-    return p.returncode, p.stdout + p.stderr
-
-
-def expect(what, rc_out, *needles, rc_ok=False):
-    global failures
-    rc, out = rc_out
-    lines = [l for l in out.strip().splitlines() if l.strip()]
-    ok = (rc == 0) == rc_ok and all(n in out for n in needles) and (rc_ok or len(lines) == 1)
-    print(("ok   " if ok else "FAIL ") + what + ("" if ok else f": exit {rc}, output {out!r}"))
-    if ok and not rc_ok:
-        print("     -> " + lines[0])
-    failures += not ok
-    return ok
+from test_cli import expect, run  # same folder: one line per mistake, counted there
+import test_cli
 
 
 def png(path, width, height, pixel):
@@ -114,7 +95,7 @@ def main():
         size = struct.unpack(">II", head[16:24])
         ok = size == (64, 64)
         print(("ok   " if ok else "FAIL ") + f"the control image the model saw is 64x64 (got {size[0]}x{size[1]})")
-        failures_add(not ok)
+        test_cli.failures += not ok
     sketch = os.path.join(tmp, "sketch.png")
     png(sketch, 64, 64, lambda x, y: (0, 0, 0) if abs(x - 32) < 3 else (250, 250, 250))
     expect("a sketch", run(sana, *gen, "--model", sana_cn, "--steps", "2", "--control", sketch, "--control-mode",
@@ -127,13 +108,8 @@ def main():
                                                     "--negative-prompt", "blurry"), "2 steps", rc_ok=True)
     expect("inspect shows the ControlNet", run(sana, "inspect", sana_cn), "controlnet", "SanaControlNetModel",
            rc_ok=True)
-    print(f"cli-control: {failures + bool(leftovers)} failure(s)")
-    return 1 if (failures or leftovers) else 0
-
-
-def failures_add(bad):
-    global failures
-    failures += bool(bad)
+    print(f"cli-control: {test_cli.failures + bool(leftovers)} failure(s)")
+    return 1 if (test_cli.failures or leftovers) else 0
 
 
 if __name__ == "__main__":
