@@ -19,17 +19,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gimp_test  # noqa: E402  (check() and its failure count)
+from gimp_test import check  # noqa: E402
+
 DISPLAY = None  # set by start_xvfb
 PROMPT = "a lighthouse on a cliff at sunset"
-failures = 0
-
-
-def check(cond, what, detail=""):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else ": " + detail))
-    if not cond:
-        failures += 1
-    return cond
 
 
 def xdo(*args):
@@ -198,11 +193,11 @@ def main():
             gimp.wait()
         stop(xvfb)
         log.close()
-    if failures:
+    if gimp_test.failures:
         with open(os.path.join(work, "gimp.log")) as f:
             print(f.read()[-3000:])
-    print(f"gui: {failures} failure(s)")
-    return 1 if failures else 0
+    print(f"gui: {gimp_test.failures} failure(s)")
+    return 1 if gimp_test.failures else 0
 
 
 if __name__ == "__main__":
