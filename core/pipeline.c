@@ -538,13 +538,7 @@ static sana_status encode_control(sana_pipeline *p, const sana_image *ci, int H,
 
 static bool str_eq(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
 
-static char *str_dup(const char *a) {
-    if (!a) return NULL;
-    const size_t n = strlen(a) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, a, n);
-    return d;
-}
+static char *str_dup(const char *a) { return a ? strdup(a) : NULL; }
 
 // Encodes the prompt (and the negative prompt) into embeds (B, L, 2304) and bias (B, L) and the
 // transformer's caption half cap, allocated from `arena`.
