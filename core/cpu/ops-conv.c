@@ -446,21 +446,24 @@ static void conv_bands(const conv_geom *g, int64_t B, float *Y, const float *Wb,
                     const int64_t r = SANA_MIN(R, by1 - y0);
                     const conv_src src = {.x = x, .lo = y0, .hi = by1, .below = below,
                                           .above = y0 == by0 ? (b > 0 ? edges + (2 * b - 1) * edge : NULL) : halo};
+                    const int64_t TX = (g->Wo + 1) / 2, tr = (r + 1) / 2; // Winograd tiles of the chunk
+                    float *M = NULL;                                         // V at col, then M, then pad
                     if (U) {
-                        const int64_t TX = (g->Wo + 1) / 2, tr = (r + 1) / 2;
-                        float *M = col + 16 * g->Ci * tr * TX, *pad = M + 16 * g->Co * tr * TX;
-                        wino_input(col, g, &src, y0 / 2, tr, TX, pad);
-                        if (y0 + r < by1) save_rows(halo, g, &src, y0 + r - p);
+                        M = col + 16 * g->Ci * tr * TX;
+                        wino_input(col, g, &src, y0 / 2, tr, TX, M + 16 * g->Co * tr * TX);
+                    } else {
+                        for (int gi = 0; gi < g->groups; gi++)
+                            im2col(col + gi * g->kb * r * g->Wo, g, &src, gi * g->Cig, y0, r);
+                    }
+                    if (y0 + r < by1) save_rows(halo, g, &src, y0 + r - p); // rows the next chunk reads above it
+                    if (U) {
                         wino_gemms(g, U, col, M, tr);
                         wino_output(x, g, M, bias, y0 / 2, tr, TX);
-                        continue;
+                    } else {
+                        for (int gi = 0; gi < g->groups; gi++)
+                            gemm1(Wb + gi * g->Cog * g->kb, col + gi * g->kb * r * g->Wo,
+                                  x + (gi * g->Cog * g->Ho + y0) * g->Wo, g->Cog, r * g->Wo, g->kb, g->Ho * g->Wo);
                     }
-                    for (int gi = 0; gi < g->groups; gi++)
-                        im2col(col + gi * g->kb * r * g->Wo, g, &src, gi * g->Cig, y0, r);
-                    if (y0 + r < by1) save_rows(halo, g, &src, y0 + r - p); // rows the next chunk reads above it
-                    for (int gi = 0; gi < g->groups; gi++)
-                        gemm1(Wb + gi * g->Cog * g->kb, col + gi * g->kb * r * g->Wo, x + (gi * g->Cog * g->Ho + y0) * g->Wo,
-                              g->Cog, r * g->Wo, g->kb, g->Ho * g->Wo);
                 }
             }
         }
